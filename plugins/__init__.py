@@ -1,0 +1,1 @@
+"""stiffbench's built-in integrator plugins (installed as ``stiffbench.plugins``)."""

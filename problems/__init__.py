@@ -1,0 +1,1 @@
+"""stiffbench's built-in problem plugins (installed as ``stiffbench.problems``)."""

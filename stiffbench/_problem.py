@@ -1,0 +1,65 @@
+"""The problem contract: an initial-value problem with named parameters and its ground truth."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import ClassVar, final
+
+from jax import Array
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class StiffnessKnob:
+    """Which parameter sets the stiffness, the default values scanned, and the valid range."""
+
+    parameter: str
+    values: tuple[float, ...]
+    valid: tuple[float, float] = (-math.inf, math.inf)
+
+    def check(self, value: float) -> None:
+        lo, hi = self.valid
+        if not (lo <= value <= hi):
+            raise ValueError(f"stiffness value {value!r} for {self.parameter!r} is outside [{lo}, {hi}]")
+
+
+class AbstractProblem(abc.ABC):
+    """A problem plugin: ``y' = f(t, y, params)`` with everything needed to measure gradients.
+
+    Concrete problems are final frozen dataclasses providing these attributes:
+    """
+
+    name: str
+    citation: str
+    parameters: Mapping[str, float]
+    """Named default parameters."""
+    fast_parameters: tuple[str, ...]
+    """The parameters that set fast rates (the ones whose gradients vanish with stiffness)."""
+    t0: float
+    y0: tuple[float, ...]
+    ts: tuple[float, ...]
+    """Observation times."""
+    stiffness: StiffnessKnob
+
+    REQUIRED: ClassVar[tuple[str, ...]] = (
+        "name", "citation", "parameters", "fast_parameters", "t0", "y0", "ts", "stiffness",
+    )
+
+    @abc.abstractmethod
+    def vector_field(self, t: Array, y: Array, params: Mapping[str, Array]) -> Array:
+        """``dy/dt``, traceable and differentiable by JAX."""
+
+
+class AbstractExactProblem(AbstractProblem):
+    """A problem with a closed-form solution and closed-form sensitivities."""
+
+    @abc.abstractmethod
+    def solution(self, ts: Array, params: Mapping[str, Array]) -> Array:
+        """``y(t_k)``, shape ``(len(ts), len(y0))``."""
+
+    @abc.abstractmethod
+    def sensitivity(self, ts: Array, params: Mapping[str, Array]) -> Mapping[str, Array]:
+        """``∂y(t_k)/∂ log θ_j`` per parameter name, each of shape ``(len(ts), len(y0))``."""

@@ -1,0 +1,28 @@
+"""Shared fixtures: a fresh registry of the built-ins, and throwaway plugins written to a directory."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import stiffbench
+
+
+@pytest.fixture(scope="session")
+def registry() -> stiffbench.Registry:
+    """The built-in plugins, loaded through their entry points like any installed plugin."""
+    registry = stiffbench.load_registry()
+    assert not registry.failures, registry.failures
+    return registry
+
+
+@pytest.fixture
+def plugin_dir(tmp_path):
+    """``write(name, source)`` puts a plugin file into a fresh directory, which the fixture returns."""
+
+    def write(name: str, source: str):
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        return tmp_path
+
+    return write

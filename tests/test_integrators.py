@@ -1,0 +1,97 @@
+"""The contract test: every registered integrator on every exact problem, against theory (theory.md §2)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import stiffbench
+from stiffbench import FixedStep, Status, stability_function
+
+H = 0.05
+RATES = np.array([1.0, 1e2, 1e4])  # z = -rate·h = -0.05, -5, -500
+INTEGRATORS = sorted(stiffbench.load_registry().integrators)
+PROBLEMS = sorted(name for name, p in stiffbench.load_registry().problems.items.items()
+                  if isinstance(p, stiffbench.AbstractExactProblem))
+
+
+def _solve_log(integrator, problem, policy):
+    """ys and ∂ys/∂log θ for a batch of fast rates, through the integrator."""
+
+    def ys(log_rate):
+        params = dict(problem.parameters) | {problem.stiffness.parameter: jnp.exp(log_rate)}
+        sol = integrator.solve(problem.vector_field, problem.t0, jnp.asarray(problem.y0), problem.ts, params,
+                               policy)
+        return sol.ys, sol.status
+
+    def with_sensitivity(log_rate):  # reverse mode, as training does (diffrax's adjoints have no jvp)
+        dy, (y, status) = jax.jacrev(lambda lr: (ys(lr)[0], ys(lr)), has_aux=True)(log_rate)
+        return y, dy, status
+
+    return jax.jit(jax.vmap(with_sensitivity))(jnp.log(jnp.asarray(RATES)))
+
+
+@pytest.mark.parametrize("problem_name", PROBLEMS)
+@pytest.mark.parametrize("integrator_name", INTEGRATORS)
+def test_fixed_step_matches_n_step_theory(registry, integrator_name, problem_name):
+    """y_n = R(z)^n y0 and λ ∂y_n/∂λ = n z R(z)^(n−1) R'(z) y0 (theory.md §2), at three stiffness levels."""
+    integrator, problem = registry.integrators[integrator_name], registry.problems[problem_name]
+    y, dy, status = _solve_log(integrator, problem, FixedStep(H))
+    assert (np.asarray(status) == Status.OK).all()
+    sf = stability_function(integrator.theory)
+    z = -RATES * H
+    n = np.rint((np.asarray(problem.ts) - problem.t0) / H)
+    R, dR = sf.R(z)[:, None], sf.dR(z)[:, None]
+    y_theory = R**n * problem.y0[0]
+    dy_theory = n * z[:, None] * R ** (n - 1) * dR * problem.y0[0]
+    tol = 1e-10 if integrator.implementation.startswith("stiffbench") else 1e-8
+    np.testing.assert_allclose(np.asarray(y)[..., 0], y_theory.real, rtol=tol, atol=1e-300)
+    np.testing.assert_allclose(np.asarray(dy)[..., 0], dy_theory.real, rtol=tol, atol=1e-300)
+
+
+def test_linear_problem_sensitivity_is_the_derivative_of_its_solution(registry):
+    problem = registry.problems["linear"]
+    ts = jnp.asarray(problem.ts)
+    for rate in RATES:
+        exact = problem.sensitivity(ts, {"rate": rate})["rate"]
+        autodiff = jax.jacfwd(lambda lr: problem.solution(ts, {"rate": jnp.exp(lr)}))(jnp.log(rate))
+        # exp(log(rate)) carries a rounding error that exp(-rate·t) amplifies by rate·t
+        np.testing.assert_allclose(exact, autodiff, rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(problem.solution(ts, {"rate": rate})[:, 0], np.exp(-rate * np.asarray(ts)))
+
+
+def test_fixed_step_grid_lands_on_observation_times():
+    times = FixedStep(0.3).times(0.0, (0.25, 1.0, 1.0))
+    np.testing.assert_allclose(times, [0.0, 0.25, 0.55, 0.85, 1.0])
+    assert len(FixedStep(0.05).times(0.0, (1.0,))) == 21  # 1.0/0.05 rounds to 20.000000000000004
+
+
+def test_native_engine_refuses_explicit_tableau_and_adaptive_policy(registry):
+    from stiffbench.plugins.implicit_rk import ImplicitRungeKutta
+
+    with pytest.raises(ValueError, match="explicit"):
+        ImplicitRungeKutta(name="euler", tableau=stiffbench.ButcherTableau([[0]], [1], [0]), order=1, citation="")
+    with pytest.raises(NotImplementedError, match="FixedStep only"):
+        registry.integrators["backward-euler"].solve(
+            lambda t, y, p: -y, 0.0, jnp.ones(1), (1.0,), {}, stiffbench.AdaptiveStep(1e-6, 1e-8))
+
+
+def test_newton_failure_is_a_status_not_an_exception(registry):
+    """y' = -y³ with a huge step: Newton from y0 cannot converge in 3 iterations; values are still returned."""
+    import dataclasses
+
+    integrator = dataclasses.replace(registry.integrators["backward-euler"], newton_max_iter=3)
+    sol = jax.jit(lambda y0: integrator.solve(lambda t, y, p: -(y**3), 0.0, y0, (1e6,), {}, FixedStep(1e6)))(
+        jnp.ones(1))
+    assert int(sol.status) == Status.NONLINEAR_SOLVE_FAILED
+    assert Status(int(sol.status)).message.startswith("nonlinear solve did not converge")
+
+
+@pytest.mark.parametrize("kwargs", [{"h": 0.0}, {"h": -1.0}, {"h": float("nan")}])
+def test_step_policies_refuse_bad_values(kwargs):
+    with pytest.raises(ValueError, match="positive"):
+        FixedStep(**kwargs)
+    with pytest.raises(ValueError, match="rtol must be positive"):
+        stiffbench.AdaptiveStep(rtol=0.0, atol=1e-8)

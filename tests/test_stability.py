@@ -1,0 +1,113 @@
+"""Stability agreement through the real implementations, checked against closed forms (theory.md §4)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from stiffbench import Status
+from stiffbench._records import dumps
+from stiffbench._stability import SCHEMA, StabilityGrid, measure_stability, stability_record
+
+CLOSED_FORMS = {  # R(z), R'(z) written out by hand, independent of the tableau engine
+    "backward-euler": (lambda z: 1 / (1 - z), lambda z: 1 / (1 - z) ** 2),
+    "trapezoid": (lambda z: (1 + z / 2) / (1 - z / 2), lambda z: 1 / (1 - z / 2) ** 2),
+}
+GRID = StabilityGrid(angles=(60.0,))
+
+
+@pytest.fixture(scope="module")
+def records(registry):
+    names = ["backward-euler", "trapezoid", "diffrax-implicit-euler", "diffrax-kvaerno5"]
+    return {name: measure_stability(registry.integrators[name], GRID) for name in names}
+
+
+def _columns(result, key):
+    return np.array([complex(*p[key]) if p[key] is not None else np.nan for p in result["points"]])
+
+
+@pytest.mark.parametrize("name", sorted(CLOSED_FORMS))
+def test_native_agrees_with_closed_form_to_1e_10_up_to_1e6(records, name):
+    R, dR = CLOSED_FORMS[name]
+    result = records[name]
+    z = _columns(result, "z")
+    assert all(p["status"] == "ok" for p in result["points"])
+    small = np.abs(z) <= 1e6
+    err_R = np.abs(_columns(result, "R_computed") - R(z)) / np.abs(R(z))
+    err_dR = np.abs(_columns(result, "dR_computed") - dR(z)) / np.abs(dR(z))
+    assert err_R[small].max() <= 1e-10
+    assert err_dR[small].max() <= 1e-10
+    # The theory column is the same function, evaluated from the tableau.
+    assert np.allclose(_columns(result, "R_theory"), R(z), rtol=1e-13, atol=0)
+    assert np.allclose(_columns(result, "dR_theory"), dR(z), rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("name", ["backward-euler", "trapezoid", "diffrax-implicit-euler", "diffrax-kvaerno5"])
+def test_decay_exponents_are_minus_two(records, name):
+    summary = records[name]["summary"]
+    for ray in summary["rays"]:
+        assert ray["decay_exponent_theory"] == pytest.approx(-2, abs=0.01)
+        assert ray["decay_exponent_computed"] == pytest.approx(-2, abs=0.01)
+    assert summary["decay_exponent_asymptotic"] == -2
+
+
+def test_summary_states_properties(records):
+    be, tr = records["backward-euler"]["summary"], records["trapezoid"]["summary"]
+    assert (be["R_inf"], be["a_stable"], be["l_stable"]) == ([0.0, 0.0], True, True)
+    assert (tr["R_inf"], tr["a_stable"], tr["l_stable"]) == ([-1.0, 0.0], True, False)
+    assert be["n_points"] == 2 * GRID.points and be["n_failed"] == 0
+    assert be["compile_s"] > 0 and be["run_s"] > 0
+
+
+def test_diffrax_agreement_is_measured_with_status(records):
+    """diffrax's own roundoff grows with |z| (about eps·|z|² for Kvaerno5's R); R' stays close."""
+    for name in ("diffrax-implicit-euler", "diffrax-kvaerno5"):
+        summary = records[name]["summary"]
+        statuses = {p["status"] for p in records[name]["points"]}
+        assert statuses <= {s.message for s in Status}
+        up_to_1e6 = next(a for a in summary["agreement"] if a["abs_z_max"] == 1e6)
+        assert up_to_1e6["max_rel_err_dR"] <= 1e-8
+        assert summary["max_rel_err_R"] is not None
+
+
+def test_complex_rays_match_closed_form(records):
+    """The 2x2 real embedding of z = a + ib gives R and R' of complex arguments."""
+    result = records["backward-euler"]
+    z = _columns(result, "z")
+    ray = np.abs(np.angle(-z, deg=True) - 60) < 1e-9
+    assert ray.sum() == GRID.points
+    R, dR = CLOSED_FORMS["backward-euler"]
+    assert np.allclose(_columns(result, "R_computed")[ray], R(z[ray]), rtol=1e-13, atol=0)
+    assert np.allclose(_columns(result, "dR_computed")[ray], dR(z[ray]), rtol=1e-13, atol=0)
+
+
+def test_record_is_strict_json_and_failed_cells_are_kept(registry):
+    class Exploding:
+        name = "exploding"
+        theory = None
+
+        def solve(self, *args, **kwargs):
+            raise NotImplementedError("cannot take a fixed step")
+
+    grid = StabilityGrid(points=4, z_max=1e2)
+    record = stability_record([Exploding(), registry.integrators["backward-euler"]], grid, {"test": True})
+    decoded = json.loads(dumps(record))
+    assert decoded["schema"] == SCHEMA
+    assert decoded["results"][0] == {
+        "integrator": "exploding", "status": "failed: NotImplementedError: cannot take a fixed step",
+        "points": [], "summary": None,
+    }
+    assert decoded["results"][1]["status"] == "ok" and len(decoded["results"][1]["points"]) == 4
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"points": 0}, "points must be an integer of at least 2"),
+    ({"z_max": -1.0}, "z_max"),
+    ({"z_min": 0.0}, "z_min"),
+    ({"angles": (120.0,)}, r"\[0, 90\]"),
+])
+def test_grid_refuses_bad_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        StabilityGrid(**kwargs)
