@@ -54,7 +54,7 @@ class DiffraxIntegrator(AbstractIntegrator):
     citation: str
     theory: ButcherTableau | None
     family: str = "Runge–Kutta"
-    adjoint: diffrax.AbstractAdjoint = diffrax.RecursiveCheckpointAdjoint()
+    adjoint: diffrax.AbstractAdjoint = dataclasses.field(default_factory=diffrax.RecursiveCheckpointAdjoint)
 
     @property
     def stages(self) -> int:

@@ -112,7 +112,7 @@ class ImplicitRungeKutta(AbstractIntegrator):
         def tangent_solve(g, rhs):
             return _linear_solve(jax.jacfwd(g)(rhs), rhs)
 
-        Y0 = jnp.broadcast_to(y, (A.shape[0],) + y.shape)
+        Y0 = jnp.broadcast_to(y, (A.shape[0], *y.shape))
         return jax.lax.custom_root(residual, Y0, newton, tangent_solve, has_aux=True)
 
 

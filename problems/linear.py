@@ -27,7 +27,9 @@ class Linear(AbstractExactProblem):
     t0: float = 0.0
     y0: tuple[float, ...] = (1.0,)
     ts: tuple[float, ...] = (0.25, 0.5, 1.0)
-    stiffness: StiffnessKnob = StiffnessKnob("rate", (1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6), (1e-12, 1e12))
+    stiffness: StiffnessKnob = dataclasses.field(
+        default_factory=lambda: StiffnessKnob("rate", (1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6), (1e-12, 1e12))
+    )
 
     def vector_field(self, t, y, params):
         return -params["rate"] * y

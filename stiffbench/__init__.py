@@ -21,8 +21,8 @@ from ._integrator import (  # noqa: E402
 from ._problem import AbstractExactProblem, AbstractProblem, StiffnessKnob  # noqa: E402
 from ._registry import (  # noqa: E402
     Catalog,
-    Registry,
     RegistrationError,
+    Registry,
     UnknownNameError,
     build_registry,
     load_registry,
@@ -42,8 +42,8 @@ __all__ = [
     "FixedStep",
     "PluginManager",
     "RationalFunction",
-    "Registry",
     "RegistrationError",
+    "Registry",
     "Solution",
     "StabilityFunction",
     "Status",

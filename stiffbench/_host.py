@@ -35,7 +35,7 @@ class PluginManager(pluggy.PluginManager):
         try:
             _check_hook_names(plugin)
             self.register(plugin, name=name)
-        except Exception as exc:  # a broken plugin is reported by name; the rest still load
+        except Exception as exc:  # noqa: BLE001 -- a broken plugin is reported by name; the rest still load
             self.failures[name] = _reason(exc)
         else:
             self.sources[name] = source
@@ -82,7 +82,7 @@ def make_plugin_manager(
 def _load(pm: PluginManager, name: str, source: str, load) -> None:
     try:
         plugin = load()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- whatever a plugin raises on import is its failure
         pm.failures[name] = f"import failed: {_reason(exc)}"
     else:
         pm.add(plugin, name, source)

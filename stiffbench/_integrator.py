@@ -22,7 +22,7 @@ VectorField = Callable[[Array, Array, Mapping[str, Array]], Array]
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
-class StepPolicy(abc.ABC):
+class StepPolicy:
     """How an integrator chooses its steps: :class:`FixedStep` or :class:`AdaptiveStep`."""
 
 

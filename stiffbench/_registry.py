@@ -107,7 +107,7 @@ def _collect(pm: PluginManager, hook_name: str, cls: type, kind: str, failures: 
         register = _make_register(hook_name, cls, kind, plugin, staged, items, plugins, pm.sources)
         try:
             impl.function(register=register)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- a raising hook fails its plugin, not the registry
             failures[plugin] = f"{hook_name}() failed: {type(exc).__name__}: {exc}"
             continue
         items.update(staged)

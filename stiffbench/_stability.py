@@ -179,7 +179,7 @@ def _fit_exponent(z: np.ndarray, dR: np.ndarray) -> float | None:
 
 def _count_failures(status: np.ndarray) -> dict[str, int]:
     codes, counts = np.unique(status[status != Status.OK], return_counts=True)
-    return {Status(int(code)).message: int(n) for code, n in zip(codes, counts)}
+    return {Status(int(code)).message: int(n) for code, n in zip(codes, counts, strict=True)}
 
 
 def _finite(x: float) -> float | None:
@@ -201,7 +201,7 @@ def stability_record(integrators, grid: StabilityGrid, environment: dict[str, An
     for integrator in integrators:
         try:
             result = measure_stability(integrator, grid)
-        except Exception as exc:  # a failed cell is recorded with its reason and the run goes on
+        except Exception as exc:  # noqa: BLE001 -- a failed cell is recorded with its reason and the run goes on
             result = {"integrator": integrator.name, "status": f"failed: {type(exc).__name__}: {exc}",
                       "points": [], "summary": None}
         if progress is not None:

@@ -61,11 +61,10 @@ def _fraction(x: object, where: str) -> Fraction:
 
 def _vector(v: object, where: str, name: str) -> tuple[Fraction, ...]:
     if isinstance(v, str) or not isinstance(v, Iterable):
-        raise ValueError(f"{where}: {name} must be a sequence of numbers, got {v!r}")
+        raise TypeError(f"{where}: {name} must be a sequence of numbers, got {v!r}")
     return tuple(_fraction(x, where) for x in v)
 
 
-# --- exact polynomial arithmetic on ascending coefficient tuples -------------------------------------
 
 def _trim(p: Sequence[Fraction]) -> Poly:
     p = list(p)
@@ -188,7 +187,6 @@ def _nonnegative_on_half_line(g: Poly) -> bool:
     return all(_eval(g, Fraction(x)) >= 0 for x in pts)
 
 
-# --- float evaluation --------------------------------------------------------------------------------
 
 def _horner(c: np.ndarray, x: np.ndarray) -> np.ndarray:
     acc = np.full_like(x, c[-1])
@@ -210,7 +208,6 @@ def _ratio(num: np.ndarray, den: np.ndarray, z: npt.ArrayLike, power: int = 1) -
     return out
 
 
-# --- public API ----------------------------------------------------------------------------------------
 
 @typing.final
 @dataclasses.dataclass(frozen=True)
@@ -227,7 +224,7 @@ class ButcherTableau:
     def __post_init__(self) -> None:
         where = "Butcher tableau"
         if isinstance(self.A, str) or not isinstance(self.A, Iterable):
-            raise ValueError(f"{where}: A must be square, got {self.A!r}")
+            raise TypeError(f"{where}: A must be a square array of numbers, got {self.A!r}")
         A = tuple(_vector(row, where, "each row of A") for row in self.A)
         if not A:
             raise ValueError(f"{where}: at least one stage is required, got an empty A")
@@ -358,6 +355,7 @@ class StabilityFunction:
         return float((len(self._N) - 1) - 2 * (len(self.Q) - 1))
 
 
+@functools.cache  # theory data is immutable and hashable; the exact determinants cost milliseconds
 def stability_function(theory: ButcherTableau | RationalFunction) -> StabilityFunction:
     """The stability function of a tableau (P, Q from exact determinants) or of an explicit P/Q."""
     if isinstance(theory, RationalFunction):

@@ -159,7 +159,7 @@ def test_misspelled_hook_is_reported(plugin_dir):
 def test_unknown_names_suggest_close_matches(registry):
     with pytest.raises(stiffbench.UnknownNameError, match="did you mean 'backward-euler'"):
         registry.integrators["backward-eulr"]
-    with pytest.raises(stiffbench.UnknownNameError, match="unknown problem 'lineer'.*'linear'"):
+    with pytest.raises(stiffbench.UnknownNameError, match=r"unknown problem 'lineer'.*'linear'"):
         registry.problems.select(["lineer"])
 
 

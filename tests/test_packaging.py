@@ -17,8 +17,8 @@ PROBE = """
 import importlib.metadata, importlib.util, json, sys
 import stiffbench
 registry = stiffbench.load_registry()
-modules = {name: sys.modules[f"stiffbench.{sub}.{mod}"].__file__ for name, sub, mod in
-           [("native", "plugins", "native"), ("diffrax", "plugins", "diffrax_solvers"), ("linear", "problems", "linear")]}
+builtins = {"native": "plugins.native", "diffrax": "plugins.diffrax_solvers", "linear": "problems.linear"}
+modules = {name: sys.modules[f"stiffbench.{module}"].__file__ for name, module in builtins.items()}
 print(json.dumps({
     "stiffbench": stiffbench.__file__,
     "modules": modules,

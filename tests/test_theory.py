@@ -213,7 +213,7 @@ def test_decay_exponent_and_R_inf_from_extended_precision(name):
 def test_dR_against_finite_differences(name):
     A, b, _ = TABLEAUS[name]
     sf = _sf(name)
-    for z in Z_CLOSED + [-1e-2, -3e5 - 4e5j]:
+    for z in [*Z_CLOSED, -1e-2, -3e5 - 4e5j]:
         with mp.workdps(DPS):
             # Central difference of the mpmath tableau R: truncation and rounding both ~1e-40 relative.
             zm, h = mp.mpc(complex(z)), abs(complex(z)) * mp.mpf(10) ** -20
