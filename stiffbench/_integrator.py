@@ -87,7 +87,8 @@ class Status(enum.IntEnum):
     MAX_STEPS_REACHED = 2
     NONFINITE = 3
     LINEAR_SOLVE_FAILED = 4
-    SOLVER_FAILED = 5
+    STEP_SIZE_TOO_SMALL = 5
+    SOLVER_FAILED = 6
 
     @property
     def message(self) -> str:
@@ -103,6 +104,9 @@ _STATUS_MESSAGES = {
     Status.MAX_STEPS_REACHED: "max steps reached; try a larger max_steps, a looser rtol or a stiff integrator",
     Status.NONFINITE: "non-finite values (overflow or NaN); the method is unstable at this step size",
     Status.LINEAR_SOLVE_FAILED: "linear solve in the Newton iteration failed (singular iteration matrix)",
+    Status.STEP_SIZE_TOO_SMALL: (
+        "step size fell below 1e-14·|t|; the solution may blow up there, or the tolerances are too tight"
+    ),
     Status.SOLVER_FAILED: "the solver reported a failure; see the integrator's documentation",
 }
 

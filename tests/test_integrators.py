@@ -68,14 +68,48 @@ def test_fixed_step_grid_lands_on_observation_times():
     assert len(FixedStep(0.05).times(0.0, (1.0,))) == 21  # 1.0/0.05 rounds to 20.000000000000004
 
 
-def test_native_engine_refuses_explicit_tableau_and_adaptive_policy(registry):
+def test_native_engine_refuses_explicit_tableau():
     from stiffbench.plugins.implicit_rk import ImplicitRungeKutta
 
     with pytest.raises(ValueError, match="explicit"):
         ImplicitRungeKutta(name="euler", tableau=stiffbench.ButcherTableau([[0]], [1], [0]), order=1, citation="")
-    with pytest.raises(NotImplementedError, match="FixedStep only"):
-        registry.integrators["backward-euler"].solve(
-            lambda t, y, p: -y, 0.0, jnp.ones(1), (1.0,), {}, stiffbench.AdaptiveStep(1e-6, 1e-8))
+
+
+ADAPTIVE = ["trapezoid", "radau-iia-5", "sdirk-2", "diffrax-kvaerno5"]
+
+
+@pytest.mark.parametrize("integrator_name", ADAPTIVE)
+def test_adaptive_steps_meet_the_tolerance_and_give_the_exact_gradient(registry, integrator_name):
+    """On y' = -rate·y the solution and its gradient converge to the exact ones.
+
+    Error-per-step control bounds the local error by rtol, not the global one: sdirk-2 at rtol 1e-7 ends
+    ~1e-4 off (backward Euler would need thousands of steps), hence the loose tolerance below.
+    """
+    integrator, problem = registry.integrators[integrator_name], registry.problems["linear"]
+    policy = stiffbench.AdaptiveStep(rtol=1e-7, atol=1e-12)
+    rates = np.array([1.0, 30.0])
+
+    def ys(log_rate):
+        sol = integrator.solve(problem.vector_field, 0.0, jnp.ones(1), problem.ts, {"rate": jnp.exp(log_rate)}, policy)
+        return sol.ys[:, 0], sol
+
+    dy, sol = jax.jit(jax.vmap(jax.jacrev(ys, has_aux=True)))(jnp.log(rates))
+    assert (np.asarray(sol.status) == Status.OK).all()
+    assert (np.asarray(sol.num_steps) > 1).all()
+    ts = jnp.asarray(problem.ts)
+    for k, rate in enumerate(rates):
+        exact = problem.solution(ts, {"rate": rate})[:, 0]
+        sensitivity = problem.sensitivity(ts, {"rate": rate})["rate"][:, 0]
+        np.testing.assert_allclose(sol.ys[k, :, 0], exact, rtol=1e-3, atol=1e-10)
+        np.testing.assert_allclose(dy[k], sensitivity, rtol=1e-3, atol=1e-10)
+
+
+def test_step_budget_exhaustion_is_a_status(registry):
+    integrator = registry.integrators["radau-iia-5"]
+    sol = integrator.solve(lambda t, y, p: -y, 0.0, jnp.ones(1), (1000.0,), {},
+                           stiffbench.AdaptiveStep(rtol=1e-10, atol=1e-12, max_steps=5))
+    assert int(sol.status) == Status.MAX_STEPS_REACHED
+    assert Status(int(sol.status)).message.startswith("max steps reached")
 
 
 def test_newton_failure_is_a_status_not_an_exception(registry):
