@@ -1,4 +1,8 @@
-"""diffrax's stiff solvers as stiffbench integrators, with the root finder an explicit, recorded choice.
+"""diffrax's Runge–Kutta solvers as stiffbench integrators, the root finder an explicit, recorded choice.
+
+The implicit ones (ESDIRKs, the implicit halves of the KenCarp IMEX pairs, backward Euler) come with
+explicit controls (Tsit5, Dopri5, Heun) so that "not A-stable" shows in the same table. Every theory is
+the solver class's own tableau, so the measurement compares diffrax's code with diffrax's coefficients.
 
 Fixed steps follow the same step grid as every other integrator (:meth:`stiffbench.FixedStep.times`),
 so one step is exactly one step (``diffrax.StepTo``). Solves run with ``throw=False``: a failed solve
@@ -12,12 +16,18 @@ import dataclasses
 from typing import final
 
 import diffrax
+import jax
 import jax.numpy as jnp
 import numpy as np
+import optimistix as optx
 
 from stiffbench import AbstractIntegrator, AdaptiveStep, ButcherTableau, FixedStep, Solution, Status, hookimpl
 
 KVAERNO = "Kværnø, Singly diagonally implicit Runge–Kutta methods with an explicit first stage, BIT 44 (2004)"
+KENNEDY_CARPENTER = (
+    "Kennedy & Carpenter, Additive Runge–Kutta schemes for convection–diffusion–reaction equations, "
+    "Appl. Numer. Math. 44 (2003)"
+)
 KIDGER = "Kidger, On Neural Differential Equations, PhD thesis, Oxford 2021 (diffrax)"
 
 # Root-finder tolerances with a fixed step: diffrax cannot inherit them from a step-size controller
@@ -43,10 +53,36 @@ def _status_table() -> np.ndarray:
     return table
 
 
+def _implicit_index(solver: diffrax.AbstractSolver | type[diffrax.AbstractSolver]) -> int | None:
+    """Position of the implicit tableau of an IMEX solver (a ``MultiButcherTableau``), else None.
+
+    diffrax pairs tableaus with the terms of a ``MultiTerm`` in order and solves implicitly for the
+    first implicit one (KenCarp: ``(explicit, implicit)``, index 1); this applies the same rule.
+    """
+    tableau = getattr(solver, "tableau", None)
+    if not isinstance(tableau, diffrax.MultiButcherTableau):
+        return None
+    return next(i for i, t in enumerate(tableau.tableaus) if t.implicit)
+
+
+def _term_roles(solver: diffrax.AbstractSolver) -> tuple[bool, ...] | None:
+    """For an IMEX solver, which terms of its ``MultiTerm`` carry the vector field (only the implicit one)."""
+    k = _implicit_index(solver)
+    return None if k is None else tuple(i == k for i in range(len(solver.tableau.tableaus)))
+
+
+def _zero(t, y, args):
+    return jnp.zeros_like(y)
+
+
 @final
 @dataclasses.dataclass(frozen=True)
 class DiffraxIntegrator(AbstractIntegrator):
-    """A diffrax solver, its theory from its own tableau, solved through ``diffrax.diffeqsolve``."""
+    """A diffrax solver, its theory from its own tableau, solved through ``diffrax.diffeqsolve``.
+
+    An IMEX solver gets the whole vector field as its implicit term and zero as the others, which makes
+    it its implicit method; its theory is then the implicit tableau.
+    """
 
     name: str
     solver: diffrax.AbstractSolver
@@ -62,7 +98,17 @@ class DiffraxIntegrator(AbstractIntegrator):
 
     @property
     def implementation(self) -> str:
-        return f"diffrax {diffrax.__version__}: {self.solver!r}, adjoint {type(self.adjoint).__name__}"
+        roles = _term_roles(self.solver)
+        terms = "" if roles is None else f" on MultiTerm({', '.join('f' if r else '0' for r in roles)})"
+        # An explicit solver's repr has no root finder; say so rather than leave it to be inferred.
+        root = "" if hasattr(self.solver, "root_finder") else ", no root finder"
+        return f"diffrax {diffrax.__version__}: {self.solver!r}{terms}{root}, adjoint {type(self.adjoint).__name__}"
+
+    def _terms(self, vector_field) -> diffrax.AbstractTerm:
+        term, roles = diffrax.ODETerm(vector_field), _term_roles(self.solver)
+        if roles is None:
+            return term
+        return diffrax.MultiTerm(*(term if r else diffrax.ODETerm(_zero) for r in roles))
 
     def solve(self, vector_field, t0, y0, ts, params, policy) -> Solution:
         ts = np.asarray(ts, dtype=np.float64)
@@ -75,7 +121,7 @@ class DiffraxIntegrator(AbstractIntegrator):
         else:
             raise NotImplementedError(f"{self.name}: unsupported step policy {policy!r}")
         sol = diffrax.diffeqsolve(
-            diffrax.ODETerm(vector_field),
+            self._terms(vector_field),
             self.solver,
             t0=float(t0),
             t1=float(ts[-1]),
@@ -94,8 +140,15 @@ class DiffraxIntegrator(AbstractIntegrator):
 
 
 def tableau_of(solver_class: type[diffrax.AbstractSolver]) -> ButcherTableau:
-    """The Butcher tableau that a diffrax Runge–Kutta class carries (``tableau``), as stiffbench theory."""
+    """The Butcher tableau that a diffrax Runge–Kutta class carries (``tableau``), as stiffbench theory.
+
+    For an IMEX class (a ``MultiButcherTableau``) it is the implicit tableau, the one that acts on the
+    vector field in :class:`DiffraxIntegrator`.
+    """
     t = solver_class.tableau
+    k = _implicit_index(solver_class)
+    if k is not None:
+        t = t.tableaus[k]
     s = len(t.b_sol)
     A = np.zeros((s, s))
     for i, row in enumerate(t.a_lower, start=1):
@@ -105,8 +158,49 @@ def tableau_of(solver_class: type[diffrax.AbstractSolver]) -> ButcherTableau:
     return ButcherTableau(A=A, b=t.b_sol, c=np.concatenate([[t.c1], t.c]))
 
 
-def _root_finder() -> diffrax.VeryChord:
-    return diffrax.VeryChord(rtol=ROOT_RTOL, atol=ROOT_ATOL)
+class StallTolerantVeryChord(diffrax.VeryChord):
+    """``diffrax.VeryChord`` that takes a correction too small to change ``y`` as converged, not diverged.
+
+    diffrax's KenCarp solvers are not FSAL, so they pass their explicit first stage through the root finder
+    too, from a predictor that is already right to within an ulp. The correction then leaves ``y`` as it
+    was, the next one is identical, and VeryChord reads the rate 1 as divergence: with diffrax 0.7.2 and
+    tolerances from 1e-6 to 1e-10, a fixed-step solve fails from its second step on, and an adaptive one
+    rejects step after step until max_steps. Nothing else changes: a stalled iteration only repeats ``y``.
+    """
+
+    def terminate(self, fn, y, args, options, state, tags):
+        terminate, result = super().terminate(fn, y, args, options, state, tags)
+        unchanged = jax.tree.leaves(jax.tree.map(lambda a, d: jnp.all(a - d == a), y, state.diff))
+        stalled = (state.step >= 2) & (state.result == optx.RESULTS.successful) & jnp.all(jnp.stack(unchanged))
+        return terminate | stalled, optx.RESULTS.where(stalled, optx.RESULTS.successful, result)
+
+
+def _root_finder(solver_class: type[diffrax.AbstractSolver] | None = None) -> diffrax.VeryChord:
+    """diffrax's default root finder at ROOT_RTOL/ROOT_ATOL; stall-tolerant for the IMEX (KenCarp) solvers."""
+    kind = diffrax.VeryChord if _implicit_index(solver_class) is None else StallTolerantVeryChord
+    return kind(rtol=ROOT_RTOL, atol=ROOT_ATOL)
+
+
+# name, class, order, what the paper designed, reference. Stages, R(∞) and A-/L-stability are left to
+# the tableau: diffrax's float coefficients need not realise the design exactly (see the tests).
+_IMPLICIT = (
+    ("diffrax-kvaerno3", diffrax.Kvaerno3, 3, "ESDIRK 3/2, 4 stages, L-stable, stiffly accurate", KVAERNO),
+    ("diffrax-kvaerno4", diffrax.Kvaerno4, 4, "ESDIRK 4/3, 5 stages, L-stable, stiffly accurate", KVAERNO),
+    ("diffrax-kvaerno5", diffrax.Kvaerno5, 5, "ESDIRK 5/4, 7 stages, L-stable, stiffly accurate", KVAERNO),
+    ("diffrax-kencarp3", diffrax.KenCarp3, 3, "implicit ESDIRK of ARK3(2)4L[2]SA", KENNEDY_CARPENTER),
+    ("diffrax-kencarp4", diffrax.KenCarp4, 4, "implicit ESDIRK of ARK4(3)6L[2]SA", KENNEDY_CARPENTER),
+    ("diffrax-kencarp5", diffrax.KenCarp5, 5, "implicit ESDIRK of ARK5(4)8L[2]SA", KENNEDY_CARPENTER),
+)
+_EXPLICIT = (
+    ("diffrax-tsit5", diffrax.Tsit5, 5, "explicit 5(4) pair, 7 stages, FSAL",
+     "Tsitouras, Runge–Kutta pairs of order 5(4) satisfying only the first column simplifying assumption, "
+     "Comput. Math. Appl. 62 (2011)"),
+    ("diffrax-dopri5", diffrax.Dopri5, 5, "explicit 5(4) pair, 7 stages, FSAL",
+     "Dormand & Prince, A family of embedded Runge–Kutta formulae, J. Comput. Appl. Math. 6 (1980)"),
+    ("diffrax-heun", diffrax.Heun, 2, "explicit trapezoidal rule, 2 stages",
+     "Heun, Neue Methoden zur approximativen Integration der Differentialgleichungen einer unabhängigen "
+     "Veränderlichen, Z. Math. Phys. 45 (1900)"),
+)
 
 
 @hookimpl
@@ -121,12 +215,9 @@ def register_integrators(register):
             citation=f"Backward Euler, as diffrax.ImplicitEuler. {KIDGER}",
         )
     )
-    register(
-        DiffraxIntegrator(
-            name="diffrax-kvaerno5",
-            solver=diffrax.Kvaerno5(root_finder=_root_finder()),
-            order=5,
-            theory=tableau_of(diffrax.Kvaerno5),
-            citation=f"Kvaerno5: ESDIRK, 7 stages, order 5, L-stable, stiffly accurate. {KVAERNO}",
-        )
-    )
+    for name, cls, order, design, reference in _IMPLICIT:
+        register(DiffraxIntegrator(name=name, solver=cls(root_finder=_root_finder(cls)), order=order,
+                                   theory=tableau_of(cls), citation=f"{cls.__name__}: {design}. {reference}"))
+    for name, cls, order, design, reference in _EXPLICIT:
+        register(DiffraxIntegrator(name=name, solver=cls(), order=order, theory=tableau_of(cls),
+                                   citation=f"{cls.__name__}: {design}. {reference}", family="explicit"))

@@ -106,6 +106,40 @@ INTEGRATORS = (
         citation="SDIRK, 2 stages, order 2, gamma = 1 - 1/sqrt(2); L-stable, stiffly accurate. "
         "Alexander, SIAM J. Numer. Anal. 14 (1977)",
     ),
+    ImplicitRungeKutta(
+        name="sdirk-4",
+        tableau=ButcherTableau(
+            A=[
+                [F(1, 4), 0, 0, 0, 0],
+                [F(1, 2), F(1, 4), 0, 0, 0],
+                [F(17, 50), F(-1, 25), F(1, 4), 0, 0],
+                [F(371, 1360), F(-137, 2720), F(15, 544), F(1, 4), 0],
+                [F(25, 24), F(-49, 48), F(125, 16), F(-85, 12), F(1, 4)],
+            ],
+            b=[F(25, 24), F(-49, 48), F(125, 16), F(-85, 12), F(1, 4)],
+            c=[F(1, 4), F(3, 4), F(11, 20), F(1, 2), 1],
+            b_embedded=[F(59, 48), F(-17, 96), F(225, 32), F(-85, 12), 0],
+        ),
+        order=4,
+        citation=f"SDIRK, 5 stages, order 4, gamma = 1/4, embedded order 3; L-stable. {HW}, Table IV.6.5",
+    ),
+    ImplicitRungeKutta(
+        name="tr-bdf2",
+        # A trapezoidal stage to gamma·h, then BDF2 through it, as a 3-stage ESDIRK (Hosea & Shampine).
+        tableau=ButcherTableau(
+            A=[
+                [0, 0, 0],
+                [GAMMA_TRBDF2 / 2, GAMMA_TRBDF2 / 2, 0],
+                [math.sqrt(2) / 4, math.sqrt(2) / 4, GAMMA_TRBDF2 / 2],
+            ],
+            b=[math.sqrt(2) / 4, math.sqrt(2) / 4, GAMMA_TRBDF2 / 2],
+            c=[0, GAMMA_TRBDF2, 1],
+            b_embedded=[(1 - math.sqrt(2) / 4) / 3, (3 * math.sqrt(2) / 4 + 1) / 3, GAMMA_TRBDF2 / 6],
+        ),
+        order=2,
+        citation="TR-BDF2, gamma = 2 - sqrt(2); L-stable, stiffly accurate. Bank et al., IEEE Trans. "
+        "Electron Devices 32 (1985); Hosea & Shampine, Appl. Numer. Math. 20 (1996)",
+    ),
 )
 
 

@@ -12,6 +12,7 @@ jax.config.update("jax_enable_x64", True)
 from ._host import PluginManager, make_plugin_manager  # noqa: E402
 from ._integrator import (  # noqa: E402
     AbstractIntegrator,
+    AbstractMultistepIntegrator,
     AdaptiveStep,
     FixedStep,
     Solution,
@@ -35,6 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AbstractExactProblem",
     "AbstractIntegrator",
+    "AbstractMultistepIntegrator",
     "AbstractProblem",
     "AdaptiveStep",
     "ButcherTableau",

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 from jax import Array
 
-from .theory import ButcherTableau, RationalFunction
+from .theory import ButcherTableau, LinearMultistep, RationalFunction, RosenbrockMethod
 
 VectorField = Callable[[Array, Array, Mapping[str, Array]], Array]
 """``f(t, y, params) -> dy/dt``, traceable by JAX."""
@@ -142,7 +142,7 @@ class AbstractIntegrator(abc.ABC):
     implementation: str
     """What actually computes the steps, e.g. ``"stiffbench native JAX"`` or ``"diffrax.Kvaerno5"``."""
     citation: str
-    theory: ButcherTableau | RationalFunction | None
+    theory: ButcherTableau | RosenbrockMethod | LinearMultistep | RationalFunction | None
     """The method's defining data; the host derives ``R``, ``R'``, stability and decay from it."""
 
     REQUIRED: ClassVar[tuple[str, ...]] = (
@@ -166,3 +166,17 @@ class AbstractIntegrator(abc.ABC):
         reverse-mode autodiff and must not raise on a failed solve: report it in ``status``.
         An integrator that cannot follow ``policy`` raises ``NotImplementedError`` with a reason.
         """
+
+
+class AbstractMultistepIntegrator(AbstractIntegrator):
+    """A linear multistep integrator: besides ``solve``, one step from a given history.
+
+    The stability measurement needs it: a multistep method has no single ``R``, its per-step
+    amplification is the principal root ``ζ₁(z)``, measured by one step from the exact history
+    ``y_j = ζ₁(z)^j`` (theory.md §5). ``theory`` is a :class:`~stiffbench.theory.LinearMultistep`.
+    """
+
+    @abc.abstractmethod
+    def step(self, vector_field: VectorField, t: Array, h: Array, history: Array, params: Mapping[str, Array]):
+        """``(y_next, converged)``: the state at ``t + h`` from ``history`` (shape ``(k, d)``), the states
+        at ``t − (k−1)h, …, t`` oldest first. Differentiable like ``solve``."""

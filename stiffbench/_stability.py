@@ -2,8 +2,9 @@
 
 For ``z = a + ib`` the test equation is embedded as the real system ``y' = [[a, −b], [b, a]] y`` with
 ``y0 = (1, 0)`` and ``h = 1``: one step gives ``y1 = (Re R, Im R)`` and, ``R`` being holomorphic,
-``∂y1/∂a = (Re R', Im R')`` by reverse-mode autodiff through the integrator (theory.md §5). The whole
-grid is one ``jax.vmap``-ed, compiled function; compile time is measured apart from run time.
+``∂y1/∂a = (Re R', Im R')`` by reverse-mode autodiff through the integrator (theory.md §5). Multistep
+integrators take one step from the exact history ``ζ₁(z)^j`` instead. The whole grid is one
+``jax.vmap``-ed, compiled function; compile time is measured apart from run time.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._integrator import AbstractIntegrator, FixedStep, Status
+from ._integrator import AbstractIntegrator, AbstractMultistepIntegrator, FixedStep, Status
 from .theory import stability_function
 
 SCHEMA = "stiffbench.stability/1"
@@ -81,16 +82,51 @@ def _one_step(integrator: AbstractIntegrator):
     return point
 
 
+def _one_multistep(integrator: AbstractMultistepIntegrator):
+    """``(a, b, Re ζ, Im ζ) -> (ζ₁, ζ₁', status)`` through one step from the history ``ζ^j``.
+
+    The computed root is the ratio ``y_k / ζ^(k−1)`` that one step produces from the exact history. Its
+    derivative follows from the root being a fixed point of that step: with ``F(ζ, z) = ratio(ζ, z) − ζ``,
+    ``ζ₁' = −F_z / F_ζ``, both partial derivatives by autodiff through the step (``F`` is holomorphic
+    in ``ζ`` and ``z``, so derivatives along the real parts are the complex derivatives).
+    """
+    k = len(integrator.theory.rho) - 1
+
+    def ratio(zr, zi, a, b):
+        zeta = zr + 1j * zi
+        powers = zeta ** jnp.arange(k)
+        history = jnp.stack([powers.real, powers.imag], axis=-1)
+        y, converged = integrator.step(_test_equation, 0.0, 1.0, history, {"re": a, "im": b})
+        r = (y[0] + 1j * y[1]) / zeta ** (k - 1)
+        return jnp.stack([r.real, r.imag]), converged
+
+    def point(a, b, zr, zi):
+        R, converged = ratio(zr, zi, a, b)
+        (d_zeta, d_z), _ = jax.jacfwd(ratio, argnums=(0, 2), has_aux=True)(zr, zi, a, b)
+        dR = -(d_z[0] + 1j * d_z[1]) / (d_zeta[0] - 1 + 1j * d_zeta[1])
+        status = jnp.where(converged, Status.OK, Status.NONLINEAR_SOLVE_FAILED).astype(jnp.int32)
+        return R, jnp.stack([dR.real, dR.imag]), status
+
+    return point
+
+
 def computed_stability(integrator: AbstractIntegrator, z: np.ndarray) -> dict[str, Any]:
     """``R``, ``R'`` and the status at each ``z`` through the integrator, with compile and run times."""
-    a, b = jnp.asarray(z.real), jnp.asarray(z.imag)
+    args = (jnp.asarray(z.real), jnp.asarray(z.imag))
+    if isinstance(integrator, AbstractMultistepIntegrator):
+        if integrator.theory is None:
+            raise ValueError("a multistep integrator is measured from the exact history ζ₁^j: it needs a theory")
+        root = stability_function(integrator.theory).R(z)
+        point, args = _one_multistep(integrator), (*args, jnp.asarray(root.real), jnp.asarray(root.imag))
+    else:
+        point = _one_step(integrator)
     start = time.perf_counter()
-    compiled = jax.jit(jax.vmap(_one_step(integrator))).lower(a, b).compile()
+    compiled = jax.jit(jax.vmap(point)).lower(*args).compile()
     compile_s = time.perf_counter() - start
     run_s = math.inf
     for _ in range(3):  # best of three: the run is short enough to be disturbed by anything else
         start = time.perf_counter()
-        R, dR, status = jax.block_until_ready(compiled(a, b))
+        R, dR, status = jax.block_until_ready(compiled(*args))
         run_s = min(run_s, time.perf_counter() - start)
     R, dR = (np.asarray(x[:, 0] + 1j * x[:, 1]) for x in (R, dR))
     status = np.asarray(status)

@@ -122,10 +122,10 @@ def _integrator_properties(registry: Registry) -> list[dict]:
         row = {"name": name, "plugin": registry.integrators.plugins[name], "family": integrator.family,
                "stages": integrator.stages, "order": integrator.order,
                "implementation": integrator.implementation, "citation": integrator.citation,
-               "a_stable": None, "l_stable": None, "R_inf": None, "decay_exponent": None}
+               "a_stable": None, "l_stable": None, "a_alpha_deg": None, "R_inf": None, "decay_exponent": None}
         if integrator.theory is not None:
             sf = stability_function(integrator.theory)
-            row |= {"a_stable": sf.a_stable, "l_stable": sf.l_stable,
+            row |= {"a_stable": sf.a_stable, "l_stable": sf.l_stable, "a_alpha_deg": sf.a_alpha_deg,
                     "R_inf": [sf.R_inf.real, sf.R_inf.imag] if math.isfinite(abs(sf.R_inf)) else None,
                     "decay_exponent": sf.decay_exponent if math.isfinite(sf.decay_exponent) else None}
         rows.append(row)
@@ -157,7 +157,7 @@ def _list(args, registry: Registry) -> int:
         print(json.dumps(rows, indent=1))
     else:
         _print_table(["name", "family", "stages", "order", "A-stable", "L-stable", "R(inf)", "decay", "plugin"], [
-            [r["name"], r["family"], r["stages"], r["order"], _yes(r["a_stable"]), _yes(r["l_stable"]),
+            [r["name"], r["family"], r["stages"], r["order"], _a_stability(r), _yes(r["l_stable"]),
              _complex(r["R_inf"]) if r["a_stable"] is not None else "-",
              _g(r["decay_exponent"]), r["plugin"]] for r in rows])
     return 0
@@ -225,6 +225,14 @@ def _enable_compilation_cache() -> None:
 
 def _g(x) -> str:
     return "-" if x is None else f"{x:.3g}"
+
+
+def _a_stability(row: dict) -> str:
+    """``yes``, ``no``, or the A(α) angle of a method stable only in a sector."""
+    if row["a_stable"] is None or row["a_stable"]:
+        return _yes(row["a_stable"])
+    angle = row["a_alpha_deg"]
+    return f"A({angle:.2f}°)" if angle else "no"
 
 
 def _yes(x) -> str:

@@ -3,7 +3,10 @@
 Every number is compared with something the module does not compute: the closed forms of theory.md §4
 evaluated in mpmath, the tableau formula R = 1 + z bᵀ(I − zA)⁻¹𝟙 and its derivative solved in mpmath at
 60 digits (enough to survive the cancellation at |z| = 1e8), finite differences in mpmath, and published
-properties (Taylor polynomial of RK4, A-/L-stability of named methods).
+properties (Taylor polynomial of RK4, A-/L-stability of named methods, A(α) angles). Rosenbrock methods
+are checked against their papers' and codes' own forms applied in mpmath, on y' = λy and on a nonlinear
+system, and against the order conditions of Hairer & Wanner II, Table IV.7.1. Linear multistep methods
+are in test_theory_multistep.py.
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from stiffbench.theory import ButcherTableau, RationalFunction, StabilityFunction, stability_function
+from stiffbench.theory import (
+    ButcherTableau,
+    RationalFunction,
+    RosenbrockMethod,
+    StabilityFunction,
+    stability_function,
+)
 
 DPS = 60
 TOL = 1e-12
@@ -322,3 +331,289 @@ def test_vectorisation(shape):
         assert out.shape == shape and out.dtype == np.complex128
         assert np.array_equal(out.ravel(), np.array([f(zk) for zk in z.ravel()]).ravel())
     assert sf.R(np.arange(4.0)).dtype == np.complex128  # real input
+
+
+# --- 7. A(α)-stability of rational R ------------------------------------------------------------------------
+
+def four_stage_order_four(gamma) -> StabilityFunction:
+    """R of any 4-stage order-4 Rosenbrock method with all γ_ii = γ: Q = (1 − γz)⁴ and P the degree-4 part
+    of Q·e^z, the only P with R = e^z + O(z⁵). So R, and its A(α) angle, depend on γ alone."""
+    gamma, Q = F(gamma), [F(1)]
+    for _ in range(4):
+        Q = [a - gamma * b for a, b in zip([*Q, 0], [0, *Q], strict=True)]
+    P = [sum(Q[i] / math.factorial(n - i) for i in range(n + 1)) for n in range(5)]
+    return stability_function(RationalFunction(P, Q))
+
+
+# Hairer & Wanner II, Table IV.7.2 (also quoted in PETSc's TSROSW docs): γ, angle, |R(∞)|, as published.
+ROS4_FAMILY = {"GRK4T": (0.231, 89.3, "0.454"), "VELDD4": (0.22570811482256823492, 89.5, "0.24")}
+
+
+@pytest.mark.parametrize("name", sorted(ROS4_FAMILY))
+def test_a_alpha_of_rational_R(name):
+    gamma, published, r_inf = ROS4_FAMILY[name]
+    sf = four_stage_order_four(gamma)
+    half_unit = 0.5 * 10.0 ** -len(r_inf.split(".")[1])  # of the last published digit
+    assert not sf.a_stable and abs(sf.R_inf) == pytest.approx(float(r_inf), abs=half_unit)
+    assert sf.a_alpha_deg == pytest.approx(published, abs=0.06)  # published to 0.1°
+    # Independent of the boundary locus: max |R| on rays just inside and just outside the angle.
+    r = np.logspace(-3, 6, 40001)
+    for sign in (1, -1):
+        inside, outside = (np.abs(sf.R(-r * np.exp(1j * sign * math.radians(sf.a_alpha_deg + d)))).max()
+                           for d in (-0.005, 0.005))
+        assert inside <= 1 and outside > 1
+
+
+def test_a_alpha_of_a_stable_and_explicit_R():
+    # Shampine's γ = 1/2 member of the same family is A-stable with R(∞) = 1/3 (HW II, Table IV.7.2).
+    shamp = four_stage_order_four(F(1, 2))
+    assert shamp.a_stable and shamp.R_inf == pytest.approx(1 / 3, abs=1e-15) and shamp.a_alpha_deg == 90.0
+    for name in CLOSED_FORMS:
+        assert _sf(name).a_alpha_deg == 90.0
+    for name in ("explicit_euler", "rk4"):
+        assert _sf(name).a_alpha_deg == 0.0
+    assert stability_function(RationalFunction([1, F(-7, 10)], [1, F(-3, 10)])).a_alpha_deg == 0.0  # θ = 0.3
+    assert np.array_equal(_sf("rk4").spectral_radius([-1.0, -3.0]), np.abs(_sf("rk4").R([-1.0, -3.0])))
+
+
+# --- 8. Rosenbrock methods ----------------------------------------------------------------------------------
+
+G2 = 1 + 1 / math.sqrt(2.0)
+G3P = (3 + S3) / 6
+
+# Standard form of Hairer & Wanner II, §IV.7, eq. (7.4):
+#   (I − hγ_ii J) k_i = h f(y0 + Σ_{j<i} α_ij k_j) + hJ Σ_{j<i} γ_ij k_j,   y1 = y0 + Σ b_i k_i.
+# ROS2: Verwer, Spee, Blom & Hundsdorfer, SIAM J. Sci. Comput. 20 (1999), γ = 1 + 1/√2; the paper's
+#   y1 = y0 + (3/2)τk1 + (1/2)τk2, (I − γτJ)k1 = f(y0), (I − γτJ)k2 = f(y0 + τk1) − 2k1, rewritten; b_embedded
+#   is the first-order y0 + τk1.
+# ROS3P: Lang & Verwer, BIT 41 (2001); γ = 1/2 + √3/6. Rewritten from the transformed form of the public codes
+#   (ROS3P_TRANSFORMED below); the test checks the two are the same method.
+ROS2 = RosenbrockMethod([[0, 0], [1, 0]], [[G2, 0], [-2 * G2, G2]], [F(1, 2), F(1, 2)], [1, 0])
+ROS3P = RosenbrockMethod(
+    [[0, 0, 0], [1, 0, 0], [1, 0, 0]],
+    [[G3P, 0, 0], [-1, G3P, 0], [-G3P, -(0.5 + S3 / 3), G3P]],
+    [F(2, 3), 0, F(1, 3)],
+    [F(1, 3), F(1, 3), F(1, 3)],
+)
+
+# The transformed form of HW II §IV.7 that rodas.f, KPP and most codes use, with u_i = Σ_{j≤i} γ_ij k_j:
+#   (1/(hγ) I − J) u_i = f(y0 + Σ_{j<i} a_ij u_j) + Σ_{j<i} (c_ij/h) u_j,   y1 = y0 + Σ m_i u_i,
+# a = αΓ⁻¹, C = diag(1/γ) − Γ⁻¹, m = bΓ⁻¹. RODAS4 as printed in rodas.f / KPP's Rosenbrock (Hairer & Wanner),
+# rows of the strictly lower triangles; ROS3P as in the public codes (KPP-style decimals).
+RODAS4_TRANSFORMED = {
+    "gamma": "0.25",
+    "a": [[], ["1.544"], ["0.9466785280815826", "0.2557011698983284"],
+          ["3.314825187068521", "2.896124015972201", "0.9986419139977817"],
+          ["1.221224509226641", "6.019134481288629", "12.53708332932087", "-0.6878860361058950"],
+          ["1.221224509226641", "6.019134481288629", "12.53708332932087", "-0.6878860361058950", "1"]],
+    "c": [[], ["-5.6688"], ["-2.430093356833875", "-0.2063599157091915"],
+          ["-0.1073529058151375", "-9.594562251023355", "-20.47028614809616"],
+          ["7.496443313967647", "-10.24680431464352", "-33.99990352819905", "11.70890893206160"],
+          ["8.083246795921522", "-7.981132988064893", "-31.52159432874371", "16.31930543123136",
+           "-6.058818238834054"]],
+    "m": ["1.221224509226641", "6.019134481288629", "12.53708332932087", "-0.6878860361058950", "1", "1"],
+    "m_embedded": ["1.221224509226641", "6.019134481288629", "12.53708332932087", "-0.6878860361058950", "1", "0"],
+}
+# rodas.f's stage times α_i = Σ_j α_ij and γ_i = Σ_j γ_ij, published alongside (KPP ros_Alpha, ros_Gamma).
+RODAS4_ALPHA_I = ["0", "0.386", "0.21", "0.63", "1", "1"]
+RODAS4_GAMMA_I = ["0.25", "-0.1043", "0.1035", "-0.0362", "0", "0"]
+ROS3P_TRANSFORMED = {
+    "gamma": "0.7886751345948129",
+    "a": [[], ["1.267949192431123"], ["1.267949192431123", "0"]],
+    "c": [[], ["-1.607695154586736"], ["-3.464101615137755", "-1.732050807568877"]],
+    "m": ["2", "0.5773502691896258", "0.4226497308103742"],
+    "m_embedded": ["2.113248654051871", "1", "0.4226497308103742"],
+}
+
+
+def _lower(rows, s):
+    return [[F(x) for x in row] + [F(0)] * (s - len(row)) for row in rows]
+
+
+def from_transformed(t) -> RosenbrockMethod:
+    """The standard form (7.4) of a method given in the transformed form, converted exactly in Fractions."""
+    g, s = F(t["gamma"]), len(t["m"])
+    a, c = _lower(t["a"], s), _lower(t["c"], s)
+    g_inv = [[(1 / g if i == j else 0) - c[i][j] for j in range(s)] for i in range(s)]
+    Gamma = [[F(0)] * s for _ in range(s)]  # Γ = (Γ⁻¹)⁻¹ by forward substitution
+    for j in range(s):
+        for i in range(j, s):
+            Gamma[i][j] = (int(i == j) - sum(g_inv[i][k] * Gamma[k][j] for k in range(j, i))) / g_inv[i][i]
+    alpha = [[sum(a[i][k] * Gamma[k][j] for k in range(s)) for j in range(s)] for i in range(s)]
+    b, b_emb = ([sum(F(w[k]) * Gamma[k][j] for k in range(s)) for j in range(s)] for w in (t["m"], t["m_embedded"]))
+    return RosenbrockMethod(alpha, Gamma, b, b_emb)
+
+
+RODAS4 = from_transformed(RODAS4_TRANSFORMED)
+ROSENBROCK = {"ros2": ROS2, "ros3p": ROS3P, "rodas4": RODAS4}
+
+
+def transformed_R(t, z):
+    """R(z) by applying the transformed form to y' = λy, h = 1, y0 = 1, in mpmath (stage by stage)."""
+    g, s = _mpf(t["gamma"]), len(t["m"])
+    a, c = _lower(t["a"], s), _lower(t["c"], s)
+    u = []
+    for i in range(s):
+        au, cu = (mp.fsum(_mpf(x[i][j]) * u[j] for j in range(i)) for x in (a, c))
+        u.append((z * (1 + au) + cu) / (1 / g - z))
+    return 1 + mp.fsum(_mpf(m) * uj for m, uj in zip(t["m"], u, strict=True))
+
+
+def ros2_paper_R(z):
+    """R(z) of ROS2 in the paper's own form, with the same float γ, in mpmath (K = τk)."""
+    g = _mpf(G2)
+    K1 = z / (1 - g * z)
+    K2 = (z * (1 + K1) - 2 * K1) / (1 - g * z)
+    return 1 + mp.mpf(3) / 2 * K1 + K2 / 2
+
+
+PAPER_R = {"ros2": ros2_paper_R, "ros3p": lambda z: transformed_R(ROS3P_TRANSFORMED, z),
+           "rodas4": lambda z: transformed_R(RODAS4_TRANSFORMED, z)}
+
+
+@pytest.mark.parametrize("name", sorted(ROSENBROCK))
+def test_rosenbrock_stability_function_against_the_papers_form(name):
+    sf = stability_function(ROSENBROCK[name])
+    points = [*Z_CLOSED, *Z_GRID[::4]]
+    R, dR = sf.R(np.array(points)), sf.dR(np.array(points))
+    with mp.workdps(DPS):
+        for zk, Rk, dRk in zip(points, R, dR, strict=True):
+            zm = mp.mpc(complex(zk))
+            h = abs(zm) * mp.mpf(10) ** -20
+            assert rel_err(Rk, PAPER_R[name](zm)) <= TOL, zk
+            assert rel_err(dRk, (PAPER_R[name](zm + h) - PAPER_R[name](zm - h)) / (2 * h)) <= TOL, zk
+
+
+def test_rosenbrock_stability_claims():
+    ros2, ros3p, rodas4 = (stability_function(ROSENBROCK[n]) for n in ("ros2", "ros3p", "rodas4"))
+    # ROS2 with γ = 1 + 1/√2 is L-stable (Verwer et al.); RODAS4 is L-stable (HW II §VI.4).
+    assert ros2.a_stable and ros2.l_stable and ros2.decay_exponent == -2
+    assert rodas4.a_stable and rodas4.l_stable and abs(rodas4.R_inf) < 1e-14
+    # ROS3P is A-stable with |R(∞)| ≈ 0.73 (Lang & Verwer); here exactly 1 − √3.
+    assert ros3p.a_stable and not ros3p.l_stable and ros3p.R_inf == pytest.approx(1 - S3, abs=1e-15)
+    assert all(stability_function(m).a_alpha_deg == 90.0 for m in ROSENBROCK.values())
+
+
+def order_residuals(alpha, gamma, b, p) -> list:
+    """Residuals of the order conditions up to order p (HW II, Table IV.7.1; equal diagonal γ), mpmath."""
+    s = len(b)
+    al = [[_mpf(x) for x in row] for row in alpha]
+    be = [[al[i][j] + _mpf(gamma[i][j]) if j < i else 0 for j in range(s)] for i in range(s)]
+    b, g = [_mpf(x) for x in b], _mpf(gamma[0][0])
+    a = [mp.fsum(row) for row in al]
+    bp = [mp.fsum(row) for row in be]  # β'_i = Σ_{j<i} β_ij
+    S = mp.fsum
+    conditions = [
+        (1, S(b) - 1),
+        (2, S(b[i] * bp[i] for i in range(s)) - (mp.mpf(1) / 2 - g)),
+        (3, S(b[i] * a[i] ** 2 for i in range(s)) - mp.mpf(1) / 3),
+        (3, S(b[i] * be[i][j] * bp[j] for i in range(s) for j in range(s)) - (mp.mpf(1) / 6 - g + g**2)),
+        (4, S(b[i] * a[i] ** 3 for i in range(s)) - mp.mpf(1) / 4),
+        (4, S(b[i] * a[i] * al[i][j] * bp[j] for i in range(s) for j in range(s)) - (mp.mpf(1) / 8 - g / 3)),
+        (4, S(b[i] * be[i][j] * a[j] ** 2 for i in range(s) for j in range(s)) - (mp.mpf(1) / 12 - g / 3)),
+        (4, S(b[i] * be[i][j] * be[j][k] * bp[k] for i in range(s) for j in range(s) for k in range(s))
+         - (mp.mpf(1) / 24 - g / 2 + 3 * g**2 / 2 - g**3)),
+    ]
+    return [r for order, r in conditions if order <= p]
+
+
+@pytest.mark.parametrize(("name", "order"), [("ros2", 2), ("ros3p", 3), ("rodas4", 4)])
+def test_rosenbrock_order_conditions(name, order):
+    m = ROSENBROCK[name]
+    assert len(set(m.gamma_diag)) == 1
+    with mp.workdps(DPS):
+        assert max(abs(r) for r in order_residuals(m.alpha, m.gamma, m.b, order)) < 1e-14
+        assert max(abs(r) for r in order_residuals(m.alpha, m.gamma, m.b_embedded, order - 1)) < 1e-14
+        if order < 4:  # and not of the next order (the embedded solution would be useless)
+            assert max(abs(r) for r in order_residuals(m.alpha, m.gamma, m.b, order + 1)) > 1e-3
+
+
+def _hw_step(m: RosenbrockMethod, f, J, y, h):
+    """One step of the standard form (7.4) in mpmath, stage by stage, for a system with Jacobian J."""
+    s, n = m.stages, len(y)
+    k = []
+    for i in range(s):
+        yi = y + sum((_mpf(m.alpha[i][j]) * k[j] for j in range(i)), mp.zeros(n, 1))
+        gk = sum((_mpf(m.gamma[i][j]) * k[j] for j in range(i)), mp.zeros(n, 1))
+        k.append(mp.lu_solve(mp.eye(n) - h * _mpf(m.gamma[i][i]) * J, h * f(yi) + h * (J * gk)))
+    return y + sum((_mpf(m.b[i]) * k[i] for i in range(s)), mp.zeros(n, 1))
+
+
+def _transformed_step(t, f, J, y, h):
+    g, s, n = _mpf(t["gamma"]), len(t["m"]), len(y)
+    a, c = _lower(t["a"], s), _lower(t["c"], s)
+    u = []
+    for i in range(s):
+        yi = y + sum((_mpf(a[i][j]) * u[j] for j in range(i)), mp.zeros(n, 1))
+        cu = sum((_mpf(c[i][j]) / h * u[j] for j in range(i)), mp.zeros(n, 1))
+        u.append(mp.lu_solve(mp.eye(n) / (h * g) - J, f(yi) + cu))
+    return y + sum((_mpf(t["m"][i]) * u[i] for i in range(s)), mp.zeros(n, 1))
+
+
+def test_rosenbrock_standard_form_is_the_published_method_on_a_nonlinear_system():
+    # Beyond y' = λy: one step on a nonlinear system gives the same y1 in both forms.
+    def f(y):
+        return mp.matrix([y[1], -mp.sin(y[0]) - y[0] * y[1] / 10])
+
+    with mp.workdps(DPS):
+        y, h = mp.matrix([1, mp.mpf(1) / 2]), mp.mpf(3) / 10
+        J = mp.matrix([[0, 1], [-mp.cos(y[0]) - y[1] / 10, -y[0] / 10]])
+        assert mp.norm(_hw_step(RODAS4, f, J, y, h) - _transformed_step(RODAS4_TRANSFORMED, f, J, y, h)) < 1e-45
+        # ROS3P: float √3 expressions against the codes' 16-digit decimals.
+        assert mp.norm(_hw_step(ROS3P, f, J, y, h) - _transformed_step(ROS3P_TRANSFORMED, f, J, y, h)) < 1e-14
+        # ROS2 in the paper's own form, same float γ.
+        W = mp.eye(2) - h * _mpf(G2) * J
+        k1 = mp.lu_solve(W, f(y))
+        k2 = mp.lu_solve(W, f(y + h * k1) - 2 * k1)
+        assert mp.norm(_hw_step(ROS2, f, J, y, h) - (y + h * (3 * k1 + k2) / 2)) < 1e-45
+
+
+def test_rodas4_published_stage_sums_and_stiff_accuracy():
+    c = RODAS4.c
+    gamma_i = [sum(row) for row in RODAS4.gamma]
+    assert all(abs(c[i] - F(x)) < 1e-14 for i, x in enumerate(RODAS4_ALPHA_I))
+    assert all(abs(gamma_i[i] - F(x)) < 1e-14 for i, x in enumerate(RODAS4_GAMMA_I))
+    # Stiffly accurate: y1 is the last stage, b_i = α_si + γ_si; the embedded solution is the stage before.
+    assert all(abs(RODAS4.b[j] - RODAS4.alpha[5][j] - RODAS4.gamma[5][j]) < 1e-14 for j in range(6))
+    assert all(abs(RODAS4.b_embedded[j] - RODAS4.alpha[5][j]) < 1e-14 for j in range(6))
+
+
+def test_rosenbrock_accessors():
+    assert ROS3P.stages == 3 and ROS3P.c == (0, 1, 1) and ROS3P.gamma_diag == (F(G3P),) * 3
+    assert all(isinstance(x, F) for row in ROS3P.alpha + ROS3P.gamma for x in row)
+    alpha, gamma, b, b_emb = ROS3P.arrays()
+    assert alpha.dtype == gamma.dtype == b.dtype == b_emb.dtype == np.float64 and gamma.shape == (3, 3)
+    assert RosenbrockMethod([[0]], [[1]], [1]).arrays()[3] is None
+    # On y' = λy a Rosenbrock method is the Runge–Kutta method with A = α + γ.
+    B = [[a + g for a, g in zip(ra, rg, strict=True)] for ra, rg in zip(ROS2.alpha, ROS2.gamma, strict=True)]
+    rk = stability_function(ButcherTableau(B, ROS2.b, [0, 0]))
+    assert (rk.P, rk.Q) == (stability_function(ROS2).P, stability_function(ROS2).Q)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (([], [], []), "at least one stage"),
+        (([[0, 0]], [[1]], [1]), r"alpha must be 1×1"),
+        (([[0]], [[1, 0], [0, 1]], [1]), r"gamma must be 1×1"),
+        (([[0, 0], [1, 0]], [[1, 0], [0, 1]], [1]), "b has length 1 but alpha has 2 stages"),
+        (([[0, 0], [1, 0]], [[1, 0], [0, 1]], [1, 0], [1]), "b_embedded has length 1"),
+        (([[1]], [[1]], [1]), "alpha must be strictly lower triangular"),
+        (([[0, 0], [1, 0]], [[1, 1], [0, 1]], [1, 0]), "gamma must be lower triangular"),
+        (([[0, 0], [1, 0]], [[1, 0], [0, 0]], [1, 0]), "diagonal of gamma must be nonzero"),
+        (([[0]], [[float("nan")]], [1]), "finite"),
+    ],
+)
+def test_bad_rosenbrock(args, match):
+    with pytest.raises(ValueError, match=match):
+        RosenbrockMethod(*args)
+
+
+def test_butcher_tableau_b_embedded():
+    A, b, c = TABLEAUS["sdirk2"]
+    t = ButcherTableau(A, b, c, b_embedded=["1/2", 0.5])
+    assert t.b_embedded == (F(1, 2), F(1, 2)) and ButcherTableau(A, b, c).b_embedded is None
+    # The stability function ignores the embedded weights.
+    assert stability_function(t).P == _sf("sdirk2").P and stability_function(t).Q == _sf("sdirk2").Q
+    with pytest.raises(ValueError, match="b_embedded has length 1 but A has 2 stages"):
+        ButcherTableau(A, b, c, [1])
