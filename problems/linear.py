@@ -8,12 +8,12 @@ from typing import final
 
 import jax.numpy as jnp
 
-from stiffbench import AbstractExactProblem, StiffnessKnob, hookimpl
+from stiffbench import AbstractLinearProblem, StiffnessKnob, hookimpl
 
 
 @final
 @dataclasses.dataclass(frozen=True)
-class Linear(AbstractExactProblem):
+class Linear(AbstractLinearProblem):
     """``y' = λ y``, ``y(0) = 1``: ``y(t) = e^{λt}``, ``∂y/∂log(−λ) = λ t e^{λt}``.
 
     The parameter ``rate = −λ > 0`` is the fast rate and the stiffness knob (log-parameters need a
@@ -33,6 +33,9 @@ class Linear(AbstractExactProblem):
 
     def vector_field(self, t, y, params):
         return -params["rate"] * y
+
+    def matrix(self, params):
+        return -params["rate"] * jnp.eye(1)
 
     def solution(self, ts, params):
         return jnp.asarray(self.y0) * jnp.exp(-params["rate"] * jnp.asarray(ts))[:, None]

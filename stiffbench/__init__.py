@@ -19,7 +19,13 @@ from ._integrator import (  # noqa: E402
     Status,
     StepPolicy,
 )
-from ._problem import AbstractExactProblem, AbstractProblem, StiffnessKnob  # noqa: E402
+from ._problem import (  # noqa: E402
+    AbstractExactProblem,
+    AbstractLinearProblem,
+    AbstractProblem,
+    ReferenceSolution,
+    StiffnessKnob,
+)
 from ._registry import (  # noqa: E402
     Catalog,
     RegistrationError,
@@ -36,6 +42,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AbstractExactProblem",
     "AbstractIntegrator",
+    "AbstractLinearProblem",
     "AbstractMultistepIntegrator",
     "AbstractProblem",
     "AdaptiveStep",
@@ -44,6 +51,7 @@ __all__ = [
     "FixedStep",
     "PluginManager",
     "RationalFunction",
+    "ReferenceSolution",
     "RegistrationError",
     "Registry",
     "Solution",

@@ -26,6 +26,17 @@ class StiffnessKnob:
             raise ValueError(f"stiffness value {value!r} for {self.parameter!r} is outside [{lo}, {hi}]")
 
 
+@final
+@dataclasses.dataclass(frozen=True)
+class ReferenceSolution:
+    """Trusted values of ``y`` at given times for the default parameters, and where they come from."""
+
+    ts: tuple[float, ...]
+    ys: tuple[tuple[float, ...], ...]
+    source: str
+    """The publication (with table or page), or the method and tolerances that computed the values."""
+
+
 class AbstractProblem(abc.ABC):
     """A problem plugin: ``y' = f(t, y, params)`` with everything needed to measure gradients.
 
@@ -43,6 +54,8 @@ class AbstractProblem(abc.ABC):
     ts: tuple[float, ...]
     """Observation times."""
     stiffness: StiffnessKnob
+    reference: ReferenceSolution | None = None
+    """Published or tightly computed values to check solvers against (``None`` for exact problems)."""
 
     REQUIRED: ClassVar[tuple[str, ...]] = (
         "name", "citation", "parameters", "fast_parameters", "t0", "y0", "ts", "stiffness",
@@ -63,3 +76,11 @@ class AbstractExactProblem(AbstractProblem):
     @abc.abstractmethod
     def sensitivity(self, ts: Array, params: Mapping[str, Array]) -> Mapping[str, Array]:
         """``∂y(t_k)/∂ log θ_j`` per parameter name, each of shape ``(len(ts), len(y0))``."""
+
+
+class AbstractLinearProblem(AbstractExactProblem):
+    """``y' = A(θ) y`` with a constant matrix: fixed-step one-step methods give exactly ``y_n = R(hA)^n y0``."""
+
+    @abc.abstractmethod
+    def matrix(self, params: Mapping[str, Array]) -> Array:
+        """``A(θ)``, shape ``(d, d)``, traceable by JAX."""

@@ -1,4 +1,4 @@
-"""The ``stiffbench`` command line: plugins, list, stability, run."""
+"""The ``stiffbench`` command line: plugins, list, stability, gradients, run."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from . import _records
+from ._gradients import gradient_record, measure_gradients, policy_record
+from ._integrator import AdaptiveStep, FixedStep
 from ._registry import Registry, UnknownNameError, load_registry
 from ._stability import StabilityGrid, stability_record
 from .theory import stability_function
@@ -77,6 +79,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the stiffbench.stability/1 record to stdout")
     p.add_argument("--out", metavar="FILE", type=Path, help="also write the record to FILE (atomically)")
     p.set_defaults(run=_stability)
+
+    p = sub.add_parser("gradients", parents=[common],
+                       help="sensitivities dy/dlog(theta) through each integrator vs reference, across stiffness")
+    p.add_argument("--problem", metavar="NAME", nargs="+", action="extend", default=[],
+                   help="problems to measure (default: all)")
+    p.add_argument("--integrator", metavar="NAME", nargs="+", action="extend", default=[],
+                   help="integrators to measure (default: all)")
+    p.add_argument("--stiffness", metavar="X", type=float, nargs="+", action="extend", default=[],
+                   help="values of each problem's stiffness parameter (default: the problem's own scan)")
+    steps = p.add_mutually_exclusive_group()
+    steps.add_argument("--dt", metavar="H", type=_positive_float, nargs="+", action="extend", default=[],
+                       help="fixed steps (default: a fixed step of 1/100 of each problem's time span)")
+    steps.add_argument("--rtol", metavar="R", type=_positive_float, nargs="+", action="extend", default=[],
+                       help="adaptive steps with these relative tolerances")
+    p.add_argument("--atol", metavar="A", type=_positive_float,
+                   help="absolute tolerance with --rtol (default: 1e-6 times rtol)")
+    p.add_argument("--json", action="store_true", help="print the stiffbench.gradients/1 record to stdout")
+    p.add_argument("--out", metavar="FILE", type=Path, help="also write the record to FILE (atomically)")
+    p.set_defaults(run=_gradients)
 
     p = sub.add_parser("run", parents=[common],
                        help="the default job: measure every integrator and write the records to a directory")
@@ -213,6 +234,59 @@ def _print_stability_table(record: dict) -> None:
                      _g(s.get("compile_s")), _g(1e3 * s["run_s"]) if s else "-"])
     _print_table(["integrator", "max err R", "max err R'", "err R' |z|<=1e6", "decay theory",
                   "decay computed", "R(inf)", "failed", "compile s", "run ms"], rows)
+
+
+def _gradients(args, registry: Registry) -> int:
+    problems = registry.problems.select(args.problem)
+    integrators = registry.integrators.select(args.integrator)
+    plan = []
+    for problem in problems:  # everything is checked before the first compilation
+        stiffness = args.stiffness or list(problem.stiffness.values)
+        for value in stiffness:
+            problem.stiffness.check(value)
+        if args.rtol:
+            policies = [AdaptiveStep(rtol=r, atol=args.atol or 1e-6 * r) for r in args.rtol]
+        else:
+            policies = [FixedStep(h) for h in args.dt] or [FixedStep((problem.ts[-1] - problem.t0) / 100)]
+        plan += [(problem, integrator, stiffness, policy) for integrator in integrators for policy in policies]
+    _enable_compilation_cache()
+    cells = []
+    for problem, integrator, stiffness, policy in plan:
+        new = measure_gradients(integrator, problem, stiffness, policy)
+        cost = new[0]["cost"]
+        detail = (f"compiled in {cost['compile_gradient_s']:.2f} s, gradient in {1e3 * cost['gradient_s']:.2f} ms"
+                  if cost else new[0]["status"])
+        print(f"gradients: {problem.name} / {integrator.name} / {policy_record(policy)}: {detail}",
+              file=sys.stderr, flush=True)
+        cells += new
+    inputs = {"problems": [p.name for p in problems], "integrators": [i.name for i in integrators],
+              "stiffness": args.stiffness or None, "dt": args.dt or None, "rtol": args.rtol or None,
+              "atol": args.atol}
+    record = gradient_record(cells, inputs, _records.environment())
+    if args.out:
+        _records.write_json(args.out, record)
+        print(f"wrote {args.out}", file=sys.stderr)
+    if args.json:
+        sys.stdout.write(_records.dumps(record))
+    else:
+        _print_gradient_table(record)
+    return 0
+
+
+def _print_gradient_table(record: dict) -> None:
+    rows = []
+    for c in record["results"]:
+        s = c["summary"] or {}
+        fast = (s.get("fast_parameters") or [None])[0]
+        per = s.get("parameters", {}).get(fast, {})
+        policy = c["policy"]
+        step = f"h={policy['h']:.3g}" if policy["kind"] == "fixed" else f"rtol={policy['rtol']:.0e}"
+        rows.append([c["problem"], c["integrator"], step, _g(c["stiffness"]), _g(s.get("z_met")), fast or "-",
+                     _g(per.get("norm")), _g(per.get("norm_reference")), _g(per.get("ratio")),
+                     _g(s.get("max_rel_err")), _g(s.get("max_rel_err_theory")),
+                     c["cost"]["steps"] if c["cost"] else "-", c["status"][:60]])
+    _print_table(["problem", "integrator", "steps", "stiffness", "|h lam|", "fast", "|S|", "|S ref|", "ratio",
+                  "rel err", "err vs theory", "n", "status"], rows)
 
 
 def _enable_compilation_cache() -> None:

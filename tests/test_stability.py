@@ -111,3 +111,30 @@ def test_record_is_strict_json_and_failed_cells_are_kept(registry):
 def test_grid_refuses_bad_values(kwargs, message):
     with pytest.raises(ValueError, match=message):
         StabilityGrid(**kwargs)
+
+
+def test_newton_failures_are_recorded_per_point_and_kept_out_of_the_summary(registry):
+    """With one Newton iteration allowed (two are required to converge) every point fails, honestly."""
+    import dataclasses
+
+    integrator = dataclasses.replace(registry.integrators["radau-iia-5"], newton_max_iter=1)
+    result = measure_stability(integrator, StabilityGrid(points=5, z_max=1e2))
+    assert {p["status"] for p in result["points"]} == {Status.NONLINEAR_SOLVE_FAILED.message}
+    assert all(p["R_computed"] is not None for p in result["points"])  # the values are still returned
+    summary = result["summary"]
+    assert summary["n_failed"] == 5 and summary["max_rel_err_R"] is None
+    assert summary["decay_exponent_computed"] is None
+
+
+def test_multistep_root_and_derivative_through_one_step(registry):
+    """BDF2: one step from the exact history reproduces ζ₁ = (2 + i√(−1−2z))/(3−2z) for real z < −1/2
+    (theory.md §3) and its derivative, computed by finite differences of that closed form."""
+    result = measure_stability(registry.integrators["bdf-2"], StabilityGrid(points=30, z_min=1.0, z_max=1e6))
+    z = _columns(result, "z")
+
+    def zeta(z):
+        return (2 + 1j * np.sqrt(-1 - 2 * z + 0j)) / (3 - 2 * z)
+
+    dzeta = (zeta(z * (1 + 1e-7)) - zeta(z * (1 - 1e-7))) / (2e-7 * z)
+    assert np.allclose(_columns(result, "R_computed"), zeta(z), rtol=1e-13, atol=0)
+    assert np.allclose(_columns(result, "dR_computed"), dzeta, rtol=1e-6, atol=0)

@@ -1,0 +1,73 @@
+"""Reference sensitivities ``∂y(t_k)/∂ log θ_j``: exact where the problem has a closed form, otherwise the
+forward sensitivity equations ``Ṡ_j = f_y S_j + θ_j ∂f/∂θ_j`` (theory.md §6) solved to tight tolerance by
+SciPy's Radau — an implementation independent of every integrator under test — and cached on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._problem import AbstractExactProblem, AbstractProblem
+from ._records import write_json
+
+CACHE_DIR = Path(os.environ.get("STIFFBENCH_CACHE_DIR", Path.home() / ".cache" / "stiffbench")) / "references"
+RTOL, ATOL = 1e-11, 1e-16
+"""Radau's tolerances for the reference: tight, with an absolute floor far below every component that
+the built-in problems observe (Robertson's y2 is ~1e-5, its sensitivities smaller still)."""
+METHOD = f"forward sensitivity equations, scipy.integrate.solve_ivp Radau, rtol={RTOL:g}, atol={ATOL:g}"
+
+
+def reference_sensitivity(problem: AbstractProblem, params: Mapping[str, float]):
+    """``(ys, {name: S}, source)`` at ``problem.ts`` for ``params``; S has the shape of ys."""
+    names = list(problem.parameters)
+    if isinstance(problem, AbstractExactProblem):
+        ts = jnp.asarray(problem.ts)
+        p = {k: jnp.float64(v) for k, v in params.items()}
+        S = problem.sensitivity(ts, p)
+        return (np.asarray(problem.solution(ts, p)), {k: np.asarray(S[k]) for k in names},
+                "exact: closed form of the problem")
+    key = json.dumps([problem.name, sorted(params.items()), problem.t0, list(problem.y0), list(problem.ts),
+                      RTOL, ATOL], sort_keys=True)
+    path = CACHE_DIR / f"{problem.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    if path.exists():
+        cached = json.loads(path.read_text())
+        return np.asarray(cached["ys"]), {k: np.asarray(v) for k, v in cached["S"].items()}, cached["source"]
+    ys, S = _forward_sensitivity(problem, params, names)
+    write_json(path, {"key": key, "ys": ys.tolist(), "S": {k: v.tolist() for k, v in S.items()},
+                      "source": METHOD})
+    return ys, S, METHOD
+
+
+def _forward_sensitivity(problem: AbstractProblem, params: Mapping[str, float], names: list[str]):
+    from scipy.integrate import solve_ivp
+
+    d, p = len(problem.y0), len(names)
+    log_theta = jnp.log(jnp.asarray([params[k] for k in names], dtype=jnp.float64))
+
+    def f(t, y, log_theta):
+        return problem.vector_field(t, y, dict(zip(names, jnp.exp(log_theta), strict=True)))
+
+    @jax.jit
+    def rhs(t, u):
+        y, S = u[:d], u[d:].reshape(d, p)
+        f_y = jax.jacfwd(f, argnums=1)(t, y, log_theta)
+        f_theta = jax.jacfwd(f, argnums=2)(t, y, log_theta)  # already ∂f/∂log θ_j = θ_j ∂f/∂θ_j
+        return jnp.concatenate([f(t, y, log_theta), (f_y @ S + f_theta).reshape(-1)])
+
+    jac = jax.jit(jax.jacfwd(rhs, argnums=1))
+    u0 = np.concatenate([np.asarray(problem.y0, dtype=np.float64), np.zeros(d * p)])
+    sol = solve_ivp(lambda t, u: np.asarray(rhs(t, u)), (problem.t0, problem.ts[-1]), u0, method="Radau",
+                    t_eval=np.asarray(problem.ts), rtol=RTOL, atol=ATOL, jac=lambda t, u: np.asarray(jac(t, u)))
+    if not sol.success:
+        raise RuntimeError(f"reference solve for {problem.name} failed: {sol.message}")
+    u = sol.y.T
+    S = u[:, d:].reshape(len(problem.ts), d, p)
+    return u[:, :d], {k: S[:, :, j] for j, k in enumerate(names)}
