@@ -1,0 +1,196 @@
+"""What the benchmark modules share: the registry's names, the cases, and compiled functions memoised per process.
+
+How asv runs this suite shapes the code. Every (benchmark, parameter combination, round) is a fresh
+process that imports the benchmark module, and ``setup`` runs again before *every* timed call. So:
+
+- compiling happens in ``setup`` but once per process (:func:`memo`); later ``setup`` calls find it;
+- JAX's persistent compilation cache (:func:`enable_compilation_cache`, the CLI's cache directory) makes
+  the compile in the next process a cache load; it stores diffrax solves only without host callbacks,
+  hence ``EQX_ON_ERROR=nan`` (set by ``benchmarks/__init__.py`` before equinox is imported);
+- timed bodies only call a compiled function and block until the result exists.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("EQX_ON_ERROR", "nan")  # also set by the package; repeated so this module stands alone
+
+import math  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import stiffbench  # noqa: E402
+from stiffbench import AdaptiveStep, FixedStep, Status  # noqa: E402
+
+REGISTRY = stiffbench.load_registry()
+"""Built once per process, at import. A plugin that fails to import or register is recorded in
+``REGISTRY.failures`` (never raised), so a broken plugin cannot break benchmark discovery."""
+
+NONE_REGISTERED = "(none registered)"
+"""Stands in for an empty catalog, so that parameter lists are never empty; its setup skips."""
+
+
+def _names(catalog) -> list[str]:
+    return sorted(catalog) or [NONE_REGISTERED]
+
+
+# asv keys a benchmark's history by parameter *value*, so the parameters are the registry's names at
+# import time, sorted. By the project's rule (AbstractIntegrator.name) names are stable and append-only:
+# a newly registered plugin adds a series to the history and is benchmarked without editing this suite;
+# an existing series is never renamed.
+INTEGRATORS = _names(REGISTRY.integrators)
+PROBLEMS = _names(REGISTRY.problems)
+EXACT_PROBLEMS = _names({name for name, p in REGISTRY.problems.items.items()
+                         if isinstance(p, stiffbench.AbstractExactProblem)})
+
+# A representative policy set: one fixed step (z = hλ controlled, the paper's setting; the step of the
+# project's gradient tests) and one adaptive tolerance. Keys are asv parameter values: keep them stable.
+POLICIES = {
+    "fixed-h=1e-2": FixedStep(1e-2),
+    "adaptive-rtol=1e-6": AdaptiveStep(rtol=1e-6, atol=1e-9),
+}
+
+CACHE_DIR = Path(os.environ.get("STIFFBENCH_CACHE_DIR", Path.home() / ".cache" / "stiffbench" / "jax"))
+"""The CLI's persistent compilation cache (stiffbench.cli.CACHE_DIR), by the same rule."""
+
+
+def enable_compilation_cache() -> None:
+    """Use JAX's persistent compilation cache, as ``stiffbench.cli`` does (call before the first compile)."""
+    jax.config.update("jax_compilation_cache_dir", str(CACHE_DIR))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
+
+
+def disable_compilation_cache() -> None:
+    """Compile for real: for measuring compile time (call before the first compile of the process)."""
+    jax.config.update("jax_enable_compilation_cache", False)
+
+
+_MEMO: dict[tuple, Any] = {}
+
+
+def memo(key: tuple, build: Callable[[], Any]) -> Any:
+    """``build()`` once per process: asv calls ``setup`` again before every timed call."""
+    if key not in _MEMO:
+        _MEMO[key] = build()
+    return _MEMO[key]
+
+
+def integrator(name: str):
+    if name not in REGISTRY.integrators:
+        raise NotImplementedError(f"no integrator {name!r} registered; plugin failures: {dict(REGISTRY.failures)}")
+    return REGISTRY.integrators[name]
+
+
+def problem(name: str):
+    if name not in REGISTRY.problems:
+        raise NotImplementedError(f"no problem {name!r} registered; plugin failures: {dict(REGISTRY.failures)}")
+    return REGISTRY.problems[name]
+
+
+def log_params(prob) -> dict[str, jax.Array]:
+    """The problem's default parameters, as the log-parameters that gradients are taken with respect to."""
+    return {k: jnp.log(jnp.float64(v)) for k, v in prob.parameters.items()}
+
+
+def solve_function(integ, prob, policy) -> Callable:
+    """``log θ -> Solution`` through the integrator's ``solve``, on the problem's defaults."""
+    y0 = jnp.asarray(prob.y0, dtype=jnp.float64)
+
+    def solve(log_theta):
+        params = {k: jnp.exp(v) for k, v in log_theta.items()}
+        return integ.solve(prob.vector_field, prob.t0, y0, prob.ts, params, policy)
+
+    return solve
+
+
+def gradient_function(solve: Callable) -> Callable:
+    """``log θ -> ∂ys/∂log θ`` by reverse mode (a dict of arrays shaped like ``ys``)."""
+    return jax.jacrev(lambda log_theta: solve(log_theta).ys)
+
+
+def compile_timed(fn: Callable, *args) -> tuple[Any, float]:
+    """``(compiled, seconds)``: trace, lower and compile ``jax.jit(fn)`` for ``args``."""
+    start = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    return compiled, time.perf_counter() - start
+
+
+def case(integrator_name: str, problem_name: str, policy_name: str) -> dict[str, Any]:
+    """The compiled forward solve of one cell, run once (the warm-up) and checked.
+
+    An integrator that cannot follow the policy raises ``NotImplementedError`` while tracing, which asv
+    reports as a skip with that reason. A solve that reports a failed status raises ``RuntimeError``: the
+    benchmark fails, and ``asv compare`` shows a newly failing benchmark rather than a silent skip.
+    """
+
+    def build():
+        integ, prob, policy = integrator(integrator_name), problem(problem_name), POLICIES[policy_name]
+        args = log_params(prob)
+        solve = solve_function(integ, prob, policy)
+        forward, compile_s = compile_timed(solve, args)
+        solution = jax.block_until_ready(forward(args))
+        status = Status(int(np.max(np.asarray(solution.status))))
+        if status != Status.OK:
+            raise RuntimeError(f"{integrator_name} on {problem_name} with {policy}: {status.message}")
+        return {"integrator": integ, "problem": prob, "policy": policy, "args": args, "solve": solve,
+                "forward": forward, "solution": solution, "compile_forward_s": compile_s}
+
+    return memo(("case", integrator_name, problem_name, policy_name), build)
+
+
+def gradient_case(integrator_name: str, problem_name: str, policy_name: str) -> dict[str, Any]:
+    """:func:`case` plus the compiled gradient with respect to log-parameters, run once."""
+
+    def build():
+        cell = case(integrator_name, problem_name, policy_name)
+        gradient, compile_s = compile_timed(gradient_function(cell["solve"]), cell["args"])
+        sensitivity = jax.block_until_ready(gradient(cell["args"]))
+        return cell | {"gradient": gradient, "sensitivity": sensitivity, "compile_gradient_s": compile_s}
+
+    return memo(("gradient", integrator_name, problem_name, policy_name), build)
+
+
+def relative_error(computed, reference) -> float:
+    """Norm-wise ``‖computed − reference‖ / ‖reference‖`` (as ``stiffbench._gradients``)."""
+    computed, reference = np.asarray(computed, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    scale = float(np.linalg.norm(reference))
+    return float(np.linalg.norm(computed - reference)) / scale if scale > 0 else math.nan
+
+
+def stability_sweep(integ) -> tuple[Any, tuple, float]:
+    """``(compiled, args, compile seconds)``: the vmapped one-step ``R, R'`` function on the default grid.
+
+    The function ``stiffbench._stability.computed_stability`` compiles and times (from its helpers), so
+    that asv can time just the call; computed_stability itself compiles on every call.
+    """
+    from stiffbench import _stability
+    from stiffbench.theory import stability_function
+
+    z = _stability.StabilityGrid().z()
+    args = (jnp.asarray(z.real), jnp.asarray(z.imag))
+    multistep = getattr(stiffbench, "AbstractMultistepIntegrator", ())
+    if isinstance(integ, multistep):
+        if integ.theory is None:
+            raise NotImplementedError(f"{integ.name}: a multistep integrator is measured from its theory; it has none")
+        root = stability_function(integ.theory).R(z)
+        point = _stability._one_multistep(integ)
+        args = (*args, jnp.asarray(root.real), jnp.asarray(root.imag))
+    else:
+        point = _stability._one_step(integ)
+    compiled, seconds = compile_timed(jax.vmap(point), *args)
+    return compiled, args, seconds
+
+
+def stability_summary(integrator_name: str) -> dict[str, Any]:
+    """``measure_stability(...)["summary"]`` on the default grid (that of ``stiffbench run``)."""
+    from stiffbench._stability import StabilityGrid, measure_stability
+
+    return memo(("stability", integrator_name),
+                lambda: measure_stability(integrator(integrator_name), StabilityGrid())["summary"])

@@ -1,0 +1,91 @@
+"""The stability sweep per integrator: its run time, its agreement with theory, its decay, its compile time."""
+
+import jax
+
+from . import _common as c
+
+
+class StabilitySweep:
+    """Time of the vmapped, compiled ``R(z)``, ``R'(z)`` function over the default grid (200 points, |z|
+    from 1e-2 to 1e8), as ``stiffbench run`` measures it. Compiled in ``setup``; the body calls and blocks."""
+
+    params = (c.INTEGRATORS,)
+    param_names = ("integrator",)
+    timeout = 300
+
+    def setup(self, integrator):
+        c.enable_compilation_cache()
+
+        def build():
+            compiled, args, _ = c.stability_sweep(c.integrator(integrator))
+            jax.block_until_ready(compiled(*args))  # warm-up
+            return compiled, args
+
+        self.compiled, self.args = c.memo(("sweep", integrator), build)
+
+    def time_stability_sweep(self, integrator):
+        jax.block_until_ready(self.compiled(*self.args))
+
+
+class StabilityAgreement:
+    """Worst relative error of the computed ``R'`` up to ``|z| = 1e6`` against the theory: the
+    ``agreement`` entry with ``abs_z_max`` 1e6 of the ``measure_stability`` summary, over the points whose
+    solve succeeded. An integrator without a theory has nothing to compare with and is skipped."""
+
+    params = (c.INTEGRATORS,)
+    param_names = ("integrator",)
+    timeout = 300
+
+    def setup(self, integrator):
+        c.enable_compilation_cache()
+        if c.integrator(integrator).theory is None:
+            raise NotImplementedError(f"{integrator}: no theory to compare with")
+        summary = c.stability_summary(integrator)
+        (entry,) = (a for a in summary["agreement"] if a["abs_z_max"] == 1e6)
+        if entry["max_rel_err_dR"] is None:
+            raise RuntimeError(f"{integrator}: no point up to |z| = 1e6 solved: {summary['failures']}")
+        self.error = entry["max_rel_err_dR"]
+
+    def track_dR_rel_err_1e6(self, integrator):
+        return self.error
+
+    track_dR_rel_err_1e6.unit = "relative error"
+
+
+class StabilityDecay:
+    """The computed decay exponent of ``R'``: the slope of ``log|R'|`` against ``log|z|`` for ``|z| ≥ 1e3``
+    on the negative real axis (−2 for most L-stable methods). A change means gradients vanish differently."""
+
+    params = (c.INTEGRATORS,)
+    param_names = ("integrator",)
+    timeout = 300
+
+    def setup(self, integrator):
+        c.enable_compilation_cache()
+        summary = c.stability_summary(integrator)
+        if summary["decay_exponent_computed"] is None:
+            raise RuntimeError(f"{integrator}: too few solved points to fit a decay: {summary['failures']}")
+        self.exponent = summary["decay_exponent_computed"]
+
+    def track_decay_exponent(self, integrator):
+        return self.exponent
+
+    track_decay_exponent.unit = "exponent"
+
+
+class StabilityCompile:
+    """Seconds to trace, lower and compile the stability sweep (the ``compile s`` column of
+    ``stiffbench run``), with JAX's persistent compilation cache off: what a user's first run pays."""
+
+    params = (c.INTEGRATORS,)
+    param_names = ("integrator",)
+    timeout = 300
+
+    def setup(self, integrator):
+        c.disable_compilation_cache()
+        self.seconds = c.memo(("sweep-compile", integrator), lambda: c.stability_sweep(c.integrator(integrator))[2])
+
+    def track_compile_time(self, integrator):
+        return self.seconds
+
+    track_compile_time.unit = "seconds"
