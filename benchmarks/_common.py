@@ -57,6 +57,8 @@ POLICIES = {
     "adaptive-rtol=1e-6": AdaptiveStep(rtol=1e-6, atol=1e-9),
 }
 
+ADAPTIVE_POLICIES = [name for name, policy in POLICIES.items() if isinstance(policy, AdaptiveStep)]
+
 CACHE_DIR = Path(os.environ.get("STIFFBENCH_CACHE_DIR", Path.home() / ".cache" / "stiffbench" / "jax"))
 """The CLI's persistent compilation cache (stiffbench.cli.CACHE_DIR), by the same rule."""
 
@@ -111,8 +113,14 @@ def solve_function(integ, prob, policy) -> Callable:
 
 
 def gradient_function(solve: Callable) -> Callable:
-    """``log θ -> ∂ys/∂log θ`` by reverse mode (a dict of arrays shaped like ``ys``)."""
-    return jax.jacrev(lambda log_theta: solve(log_theta).ys)
+    """``log θ -> (∂ys/∂log θ, Solution)`` by reverse mode: a dict of arrays shaped like ``ys``, and the
+    forward solution (the primal that reverse mode computes anyway; its status is checked)."""
+
+    def ys_and_solution(log_theta):
+        solution = solve(log_theta)
+        return solution.ys, solution
+
+    return jax.jacrev(ys_and_solution, has_aux=True)
 
 
 def compile_timed(fn: Callable, *args) -> tuple[Any, float]:
@@ -122,8 +130,16 @@ def compile_timed(fn: Callable, *args) -> tuple[Any, float]:
     return compiled, time.perf_counter() - start
 
 
-def case(integrator_name: str, problem_name: str, policy_name: str) -> dict[str, Any]:
-    """The compiled forward solve of one cell, run once (the warm-up) and checked.
+def _checked(solution, what: str):
+    status = Status(int(np.max(np.asarray(solution.status))))
+    if status != Status.OK:
+        raise RuntimeError(f"{what}: {status.message}")
+    return solution
+
+
+def case(integrator_name: str, problem_name: str, policy_name: str, gradient: bool = False) -> dict[str, Any]:
+    """One cell compiled and run once (the warm-up): the forward solve, or with ``gradient`` the gradient
+    with respect to log-parameters (see :func:`gradient_function`).
 
     An integrator that cannot follow the policy raises ``NotImplementedError`` while tracing, which asv
     reports as a skip with that reason. A solve that reports a failed status raises ``RuntimeError``: the
@@ -134,27 +150,18 @@ def case(integrator_name: str, problem_name: str, policy_name: str) -> dict[str,
         integ, prob, policy = integrator(integrator_name), problem(problem_name), POLICIES[policy_name]
         args = log_params(prob)
         solve = solve_function(integ, prob, policy)
-        forward, compile_s = compile_timed(solve, args)
-        solution = jax.block_until_ready(forward(args))
-        status = Status(int(np.max(np.asarray(solution.status))))
-        if status != Status.OK:
-            raise RuntimeError(f"{integrator_name} on {problem_name} with {policy}: {status.message}")
+        what = f"{integrator_name} on {problem_name} with {policy}"
+        if gradient:
+            compiled, compile_s = compile_timed(gradient_function(solve), args)
+            sensitivity, solution = jax.block_until_ready(compiled(args))
+        else:
+            compiled, compile_s = compile_timed(solve, args)
+            sensitivity, solution = None, jax.block_until_ready(compiled(args))
         return {"integrator": integ, "problem": prob, "policy": policy, "args": args, "solve": solve,
-                "forward": forward, "solution": solution, "compile_forward_s": compile_s}
+                "compiled": compiled, "compile_s": compile_s, "solution": _checked(solution, what),
+                "sensitivity": sensitivity}
 
-    return memo(("case", integrator_name, problem_name, policy_name), build)
-
-
-def gradient_case(integrator_name: str, problem_name: str, policy_name: str) -> dict[str, Any]:
-    """:func:`case` plus the compiled gradient with respect to log-parameters, run once."""
-
-    def build():
-        cell = case(integrator_name, problem_name, policy_name)
-        gradient, compile_s = compile_timed(gradient_function(cell["solve"]), cell["args"])
-        sensitivity = jax.block_until_ready(gradient(cell["args"]))
-        return cell | {"gradient": gradient, "sensitivity": sensitivity, "compile_gradient_s": compile_s}
-
-    return memo(("gradient", integrator_name, problem_name, policy_name), build)
+    return memo(("case", integrator_name, problem_name, policy_name, gradient), build)
 
 
 def relative_error(computed, reference) -> float:

@@ -12,11 +12,12 @@ class Solve:
     params = (c.INTEGRATORS, c.PROBLEMS, list(c.POLICIES))
     param_names = ("integrator", "problem", "policy")
     timeout = 300  # a cold compile (an empty compilation cache) of some cells takes tens of seconds
+    rounds = 1  # each round is another process, which re-traces: see _common.py
 
     def setup(self, integrator, problem, policy):
         c.enable_compilation_cache()
         cell = c.case(integrator, problem, policy)
-        self.forward, self.args = cell["forward"], cell["args"]
+        self.forward, self.args = cell["compiled"], cell["args"]
 
     def time_solve(self, integrator, problem, policy):
         jax.block_until_ready(self.forward(self.args))
@@ -33,11 +34,12 @@ class Gradient:
     params = Solve.params
     param_names = Solve.param_names
     timeout = 300
+    rounds = 1  # each round is another process, which re-traces: see _common.py
 
     def setup(self, integrator, problem, policy):
         c.enable_compilation_cache()
-        cell = c.gradient_case(integrator, problem, policy)
-        self.gradient, self.args = cell["gradient"], cell["args"]
+        cell = c.case(integrator, problem, policy, gradient=True)
+        self.gradient, self.args = cell["compiled"], cell["args"]
 
     def time_gradient(self, integrator, problem, policy):
         jax.block_until_ready(self.gradient(self.args))
@@ -47,11 +49,11 @@ class Gradient:
 
 
 class Steps:
-    """Accepted steps of one solve (``Solution.num_steps``): a fixed step's are set by the grid, an
-    adaptive controller's are the cost it chose."""
+    """Accepted steps of an adaptive solve (``Solution.num_steps``): the cost its controller chose.
+    (A fixed step's steps are set by the step grid, ``FixedStep.times``, the same for every integrator.)"""
 
-    params = Solve.params
-    param_names = Solve.param_names
+    params = (c.INTEGRATORS, c.PROBLEMS, c.ADAPTIVE_POLICIES)
+    param_names = ("integrator", "problem", "policy")
     timeout = 300
 
     def setup(self, integrator, problem, policy):
@@ -77,7 +79,7 @@ class GradientFidelity:
 
     def setup(self, integrator, problem, policy):
         c.enable_compilation_cache()
-        cell = c.gradient_case(integrator, problem, policy)
+        cell = c.case(integrator, problem, policy, gradient=True)
         prob = cell["problem"]
         params = {k: np.float64(v) for k, v in prob.parameters.items()}
         exact = prob.sensitivity(np.asarray(prob.ts, dtype=np.float64), params)

@@ -12,6 +12,7 @@ class StabilitySweep:
     params = (c.INTEGRATORS,)
     param_names = ("integrator",)
     timeout = 300
+    rounds = 1  # each round is another process, which re-traces: see _common.py
 
     def setup(self, integrator):
         c.enable_compilation_cache()

@@ -67,8 +67,14 @@ def _linear_theory(integrator, z, n_max):
     return R**n, n * R ** np.maximum(n - 1, 0) * dR
 
 
+# Every diffrax solve compiles for 5–15 s on two cores: by default one implicit and one explicit, all with -m slow.
+DEFAULT_DIFFRAX = {"diffrax-kvaerno5", "diffrax-tsit5"}
+
+
 @pytest.mark.parametrize("problem_name", PROBLEMS)
-@pytest.mark.parametrize("integrator_name", INTEGRATORS)
+@pytest.mark.parametrize("integrator_name", [
+    n if not n.startswith("diffrax-") or n in DEFAULT_DIFFRAX else pytest.param(n, marks=pytest.mark.slow)
+    for n in INTEGRATORS])
 def test_fixed_step_matches_n_step_theory(registry, integrator_name, problem_name):
     """y_n and λ ∂y_n/∂λ = z dy_n/dz through the integrator equal the theory, at three stiffness levels."""
     integrator, problem = registry.integrators[integrator_name], registry.problems[problem_name]
