@@ -20,9 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from stiffbench import AbstractIntegrator, AdaptiveStep, ButcherTableau, FixedStep, Solution, StepPolicy
+from stiffbench import AbstractIntegrator, ButcherTableau, Solution, StepPolicy
 from stiffbench.plugins.newton import newton_solve
-from stiffbench.plugins.stepping import solve_adaptive, solve_fixed
+from stiffbench.plugins.stepping import solve_one_step_method
 
 
 @final
@@ -57,23 +57,12 @@ class ImplicitRungeKutta(AbstractIntegrator):
     @property
     def implementation(self) -> str:
         how = "stage by stage" if self.tableau.is_diagonally_implicit else "on the stacked stages"
-        error = "embedded" if self._b_embedded is not None else "step doubling"
+        error = "embedded" if self.tableau.b_embedded is not None else "step doubling"
         return f"stiffbench native JAX: Newton {how}, implicit-function gradients; adaptive error by {error}"
 
-    @property
-    def _b_embedded(self):
-        return getattr(self.tableau, "b_embedded", None)
-
     def solve(self, vector_field, t0, y0, ts, params, policy: StepPolicy) -> Solution:
-        y0 = jnp.asarray(y0, dtype=jnp.float64)
-        def step(t, h, y, with_error):
-            return self.step(vector_field, params, t, h, y, with_error)
-
-        if isinstance(policy, FixedStep):
-            return solve_fixed(step, t0, y0, ts, policy)
-        if isinstance(policy, AdaptiveStep):
-            return solve_adaptive(step, self.order, self._b_embedded is not None, t0, y0, ts, policy)
-        raise NotImplementedError(f"{self.name}: unsupported step policy {policy!r}")
+        return solve_one_step_method(self, vector_field, t0, y0, ts, params, policy,
+                                     embedded=self.tableau.b_embedded is not None)
 
     def step(self, f, params, t, h, y, with_error: bool = False):
         """One step from ``(t, y)``: ``(y1, error estimate or None, converged)``."""
@@ -85,7 +74,9 @@ class ImplicitRungeKutta(AbstractIntegrator):
         needs_F = with_error or not self.tableau.is_stiffly_accurate
         F = jax.vmap(lambda ci, Yi: f(t + ci * h, Yi, params))(c, Y) if needs_F else None
         y1 = Y[-1] if self.tableau.is_stiffly_accurate else y + h * (b @ F)
-        error = h * ((b - jnp.asarray(np.asarray(self._b_embedded, dtype=np.float64))) @ F) if with_error else None
+        error = None
+        if with_error:
+            error = h * ((b - jnp.asarray(np.asarray(self.tableau.b_embedded, dtype=np.float64))) @ F)
         return y1, error, converged
 
     def _stages_stacked(self, f, params, A, c, t, h, y):

@@ -17,8 +17,8 @@ from typing import final
 import jax
 import jax.numpy as jnp
 
-from stiffbench import AbstractIntegrator, AdaptiveStep, FixedStep, Solution, hookimpl
-from stiffbench.plugins.stepping import solve_adaptive, solve_fixed
+from stiffbench import AbstractIntegrator, Solution, StepPolicy, hookimpl
+from stiffbench.plugins.stepping import solve_one_step_method
 from stiffbench.theory import RosenbrockMethod
 
 
@@ -46,17 +46,9 @@ class Rosenbrock(AbstractIntegrator):
         error = "embedded" if self.method.b_embedded is not None else "step doubling"
         return f"stiffbench native JAX: exact Jacobian, one linear solve per stage; adaptive error by {error}"
 
-    def solve(self, vector_field, t0, y0, ts, params, policy) -> Solution:
-        y0 = jnp.asarray(y0, dtype=jnp.float64)
-
-        def step(t, h, y, with_error):
-            return self.step(vector_field, params, t, h, y, with_error)
-
-        if isinstance(policy, FixedStep):
-            return solve_fixed(step, t0, y0, ts, policy)
-        if isinstance(policy, AdaptiveStep):
-            return solve_adaptive(step, self.order, self.method.b_embedded is not None, t0, y0, ts, policy)
-        raise NotImplementedError(f"{self.name}: unsupported step policy {policy!r}")
+    def solve(self, vector_field, t0, y0, ts, params, policy: StepPolicy) -> Solution:
+        return solve_one_step_method(self, vector_field, t0, y0, ts, params, policy,
+                                     embedded=self.method.b_embedded is not None)
 
     def step(self, f, params, t, h, y, with_error: bool = False):
         """One step: ``(y1, error estimate or None, True)`` (nothing to converge)."""

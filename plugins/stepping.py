@@ -22,6 +22,20 @@ from stiffbench import AdaptiveStep, FixedStep, Solution, Status
 SAFETY, FAC_MIN, FAC_MAX, FAC_STEP_FAILED = 0.9, 0.2, 5.0, 0.25
 
 
+def solve_one_step_method(integrator, vector_field, t0, y0, ts, params, policy, *, embedded: bool) -> Solution:
+    """``solve`` for a one-step method with ``integrator.step(f, params, t, h, y, with_error)``."""
+    y0 = jnp.asarray(y0, dtype=jnp.float64)
+
+    def step(t, h, y, with_error):
+        return integrator.step(vector_field, params, t, h, y, with_error)
+
+    if isinstance(policy, FixedStep):
+        return solve_fixed(step, t0, y0, ts, policy)
+    if isinstance(policy, AdaptiveStep):
+        return solve_adaptive(step, integrator.order, embedded, t0, y0, ts, policy)
+    raise NotImplementedError(f"{integrator.name}: unsupported step policy {policy!r}")
+
+
 def solve_fixed(step, t0, y0, ts, policy: FixedStep) -> Solution:
     """Scan ``step`` over the shared fixed-step grid and return the states at ``ts``."""
     times = policy.times(t0, ts)
