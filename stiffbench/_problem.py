@@ -56,6 +56,8 @@ class AbstractProblem(abc.ABC):
     stiffness: StiffnessKnob
     reference: ReferenceSolution | None = None
     """Published or tightly computed values to check solvers against (``None`` for exact problems)."""
+    reference_atol: float = 1e-16
+    """Absolute-tolerance floor of the tight reference solve: below the smallest component worth observing."""
 
     REQUIRED: ClassVar[tuple[str, ...]] = (
         "name", "citation", "parameters", "fast_parameters", "t0", "y0", "ts", "stiffness",
