@@ -16,18 +16,18 @@ import os
 
 os.environ.setdefault("EQX_ON_ERROR", "nan")  # also set by the package; repeated so this module stands alone
 
-import math  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-import stiffbench  # noqa: E402
-from stiffbench import AdaptiveStep, FixedStep, Status  # noqa: E402
+import stiffbench
+from stiffbench import AdaptiveStep, FixedStep, Status
 
 REGISTRY = stiffbench.load_registry()
 """Built once per process, at import. A plugin that fails to import or register is recorded in

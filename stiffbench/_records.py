@@ -62,13 +62,18 @@ def dumps(record: Any) -> str:
 
 
 def write_json(path: str | Path, record: Any) -> None:
-    """Write ``record`` to ``path`` atomically: readers see the old file or the whole new one."""
+    """Write ``record`` to ``path`` as strict JSON, atomically."""
+    write_text(path, dumps(record))
+
+
+def write_text(path: str | Path, text: str | bytes) -> None:
+    """Write ``text`` to ``path`` atomically: readers see the old file or the whole new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = dumps(record)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a record is as readable as any file
+        with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
@@ -76,3 +81,9 @@ def write_json(path: str | Path, record: Any) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

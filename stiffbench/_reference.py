@@ -66,7 +66,8 @@ def _forward_sensitivity(problem: AbstractProblem, params: Mapping[str, float], 
     jac = jax.jit(jax.jacfwd(rhs, argnums=1))
     u0 = np.concatenate([np.asarray(problem.y0, dtype=np.float64), np.zeros(d * p)])
     sol = solve_ivp(lambda t, u: np.asarray(rhs(t, u)), (problem.t0, problem.ts[-1]), u0, method="Radau",
-                    t_eval=np.asarray(problem.ts), rtol=RTOL, atol=problem.reference_atol, jac=lambda t, u: np.asarray(jac(t, u)))
+                    t_eval=np.asarray(problem.ts), rtol=RTOL, atol=problem.reference_atol,
+                    jac=lambda t, u: np.asarray(jac(t, u)))
     if not sol.success:
         raise RuntimeError(f"reference solve for {problem.name} failed: {sol.message}")
     u = sol.y.T

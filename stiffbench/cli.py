@@ -1,8 +1,9 @@
-"""The ``stiffbench`` command line: plugins, list, stability, gradients, run."""
+"""The ``stiffbench`` command line: plugins, list, stability, gradients, and the main job: run, report, compare."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import math
@@ -10,12 +11,12 @@ import os
 import sys
 from pathlib import Path
 
-from . import _records
+from . import _compare, _records, _run
 from ._gradients import gradient_record, measure_gradients, policy_record
 from ._integrator import AdaptiveStep, FixedStep
 from ._registry import Registry, UnknownNameError, load_registry
+from ._stability import SCHEMA as STABILITY_SCHEMA
 from ._stability import StabilityGrid, stability_record
-from .theory import stability_function
 
 CACHE_DIR = Path(os.environ.get("STIFFBENCH_CACHE_DIR", Path.home() / ".cache" / "stiffbench" / "jax"))
 
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if not args.needs_registry:  # report and compare read records only
+            return args.run(args, None)
         # Global options may come before or after the command; argparse.SUPPRESS keeps either from
         # overwriting the other, so an absent option is an absent attribute.
         registry = load_registry(plugin_dirs=getattr(args, "plugins_dir", []), blocked=getattr(args, "disable", []))
@@ -54,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="stiffbench", parents=[common],
         description="Benchmarks for differentiating through stiff ODE integrators.",
     )
+    parser.set_defaults(needs_registry=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("plugins", parents=[common], help="plugins loaded (name, source) and those that failed")
@@ -100,12 +104,53 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_gradients)
 
     p = sub.add_parser("run", parents=[common],
-                       help="the default job: measure every integrator and write the records to a directory")
+                       help="the main job: stability, gradients and cost of every integrator; records, report, figures",
+                       description="Measure the stability agreement of every integrator and the gradients through "
+                       "every problem x integrator x stiffness x step policy, cell by cell, into a directory of "
+                       "JSON records with a Markdown report and PNG figures.")
     p.add_argument("--out", metavar="DIR", type=Path,
                    help="output directory (default: a new timestamped folder under results/)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--config", metavar="FILE", type=Path,
+                      help="sweep configuration (TOML; a run's config.toml repeats that run)")
+    what.add_argument("--quick", action="store_true",
+                      help="a small sweep: seven integrators (one per engine and family), the linear problem, "
+                      "5 stiffness levels, 50 points per ray (`--quick --dry-run` prints it)")
     p.add_argument("--integrator", metavar="NAME", nargs="+", action="extend", default=[],
-                   help="integrators to measure (default: all)")
-    p.set_defaults(run=_run)
+                   help="integrators to measure (default: the configuration's, else all)")
+    p.add_argument("--problem", metavar="NAME", nargs="+", action="extend", default=[],
+                   help="problems to measure gradients on (default: the configuration's, else all)")
+    p.add_argument("--resume", metavar="DIR", type=Path,
+                   help="finish an interrupted run in DIR: measure only the cells whose files are missing "
+                   "(refused if the options ask for a different configuration)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the effective configuration (TOML) and the number of cells, measure nothing")
+    p.set_defaults(run=_run_command)
+
+    p = sub.add_parser("report", parents=[common],
+                       help="regenerate report.md and figures/ of a run directory from its records (no measuring)",
+                       description="Write report.md and figures/*.png of a run directory again, from its records "
+                       "alone: nothing is measured and no plugin is loaded.")
+    p.add_argument("directory", metavar="DIR", type=Path, help="a directory written by `stiffbench run`")
+    p.set_defaults(run=_report_command, needs_registry=False)
+
+    p = sub.add_parser("compare", parents=[common],
+                       help="metrics that changed between two run directories; exit status 1 if any regressed",
+                       description="List the metrics of numerical quality and cost that changed beyond tolerance "
+                       "between the cells two runs share. Exit status 0 when nothing regressed, 1 when something "
+                       "did, 2 when the directories cannot be compared (schemas differ, no cell in common).")
+    p.add_argument("baseline", metavar="DIR_A", type=Path, help="the earlier run (the baseline)")
+    p.add_argument("candidate", metavar="DIR_B", type=Path, help="the later run")
+    p.add_argument("--tolerance", metavar="FACTOR", type=_factor, default=_compare.Tolerances.error_factor,
+                   help="relative errors (ignored below 1e-12) and gradient ratios: changed when they move by "
+                   "more than this factor (default: %(default)g)")
+    p.add_argument("--exponent-tolerance", metavar="X", type=_positive_float,
+                   default=_compare.Tolerances.exponent,
+                   help="decay exponents: changed when they move by more than X (default: %(default)g)")
+    p.add_argument("--time-tolerance", metavar="FACTOR", type=_factor, default=_compare.Tolerances.time_factor,
+                   help="run times: changed when they move by more than this factor and by more than 10 ms "
+                   "(default: %(default)g; 'inf' ignores cost); compile times are listed, never a regression")
+    p.set_defaults(run=_compare_command, needs_registry=False)
     return parser
 
 
@@ -129,6 +174,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _factor(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 1:
+        raise argparse.ArgumentTypeError(f"expected a factor above 1 (or inf), got {text}")
+    return value
+
+
 def _plugins(args, registry: Registry) -> int:
     _print_table(["plugin", "source"], [[name, source] for name, source in registry.sources.items()])
     if registry.failures:
@@ -137,34 +192,9 @@ def _plugins(args, registry: Registry) -> int:
     return 0
 
 
-def _integrator_properties(registry: Registry) -> list[dict]:
-    rows = []
-    for name, integrator in registry.integrators.items.items():
-        row = {"name": name, "plugin": registry.integrators.plugins[name], "family": integrator.family,
-               "stages": integrator.stages, "order": integrator.order,
-               "implementation": integrator.implementation, "citation": integrator.citation,
-               "a_stable": None, "l_stable": None, "a_alpha_deg": None, "R_inf": None, "decay_exponent": None}
-        if integrator.theory is not None:
-            sf = stability_function(integrator.theory)
-            row |= {"a_stable": sf.a_stable, "l_stable": sf.l_stable, "a_alpha_deg": sf.a_alpha_deg,
-                    "R_inf": [sf.R_inf.real, sf.R_inf.imag] if math.isfinite(abs(sf.R_inf)) else None,
-                    "decay_exponent": sf.decay_exponent if math.isfinite(sf.decay_exponent) else None}
-        rows.append(row)
-    return rows
-
-
-def _problem_properties(registry: Registry) -> list[dict]:
-    return [
-        {"name": name, "plugin": registry.problems.plugins[name], "parameters": dict(p.parameters),
-         "fast_parameters": list(p.fast_parameters), "stiffness_parameter": p.stiffness.parameter,
-         "stiffness_values": list(p.stiffness.values), "dimension": len(p.y0), "citation": p.citation}
-        for name, p in registry.problems.items.items()
-    ]
-
-
 def _list(args, registry: Registry) -> int:
     if args.kind == "problems":
-        rows = _problem_properties(registry)
+        rows = _run.problem_properties(registry)
         if args.json:
             print(json.dumps(rows, indent=1))
         else:
@@ -173,7 +203,7 @@ def _list(args, registry: Registry) -> int:
                  f"{r['stiffness_parameter']} in {_g(min(r['stiffness_values']))}..{_g(max(r['stiffness_values']))}",
                  ", ".join(r["fast_parameters"]), r["plugin"]] for r in rows])
         return 0
-    rows = _integrator_properties(registry)
+    rows = _run.integrator_properties(registry)
     if args.json:
         print(json.dumps(rows, indent=1))
     else:
@@ -184,17 +214,192 @@ def _list(args, registry: Registry) -> int:
     return 0
 
 
-def _run(args, registry: Registry) -> int:
-    """So far the default job is the stability agreement of every integrator on the default grid."""
-    integrators = registry.integrators.select(args.integrator)
-    out = args.out or Path("results") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    record = _measure_stability(integrators, StabilityGrid())
-    _records.write_json(out / "environment.json", record["environment"])
-    _records.write_json(out / "stability.json", record)
-    _print_stability_table(record)
-    print(f"\nwrote {out}/stability.json and {out}/environment.json")
+def _run_command(args, registry: Registry) -> int:
+    """The main job: every cell of the sweep into a directory, then the report; see stiffbench/_run.py."""
+    requested = _requested_config(args, registry)
+    if args.resume:
+        if args.out and args.out.resolve() != args.resume.resolve():
+            raise ValueError(f"--out {args.out} and --resume {args.resume} name different directories; "
+                             "--resume writes into the directory it resumes")
+        directory = args.resume
+        if requested is None:  # no option asks for a configuration: the run's own
+            stored = directory / _run.CONFIG_FILE
+            requested = _run.read_config(stored) if stored.is_file() else _run.DEFAULT  # start_run says why
+    else:
+        directory = args.out or _new_results_directory()
+    plan = _run.make_plan(requested or _run.DEFAULT, registry)
+    if args.dry_run:
+        sys.stdout.write(_run.config_to_toml(plan.config))
+        print(f"{len(plan.stability_cells)} stability cells and {len(plan.gradient_cells)} gradient cells "
+              f"would be written to {directory}", file=sys.stderr)
+        return 0
+    _run.start_run(plan, directory, registry, resume=bool(args.resume))
+    print(f"stiffbench run: {len(plan.stability_cells)} stability and {len(plan.gradient_cells)} gradient cells "
+          f"into {directory}", file=sys.stderr, flush=True)
+    _enable_compilation_cache()
+    try:
+        counts = _run.run_plan(plan, directory, _Progress())
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: every finished cell is in {directory}/cells; "
+              f"`stiffbench run --resume {directory}` measures the rest", file=sys.stderr)
+        return 130
+    _run.finish_run(directory)
+    run = _run.load_run(directory)
+    _print_run_summary(run)
+    written = _write_report(run)
+    kept = f" ({counts['kept']} kept from the earlier run)" if counts["kept"] else ""
+    print(f"\nwrote {directory}/: {counts['measured']} cells measured{kept}; stability.json, gradients.json, "
+          f"{written}")
     return 0
 
+
+def _requested_config(args, registry: Registry) -> _run.SweepConfig | None:
+    """The configuration the options ask for; None when none of them does."""
+    if not (args.config or args.quick or args.integrator or args.problem):
+        return None
+    if args.config:
+        config = _run.read_config(args.config)
+    else:
+        config = _run.quick_config(registry) if args.quick else _run.DEFAULT
+    if args.integrator:
+        config = dataclasses.replace(config, integrators=tuple(args.integrator))
+    if args.problem:
+        config = dataclasses.replace(config, problems=tuple(args.problem))
+    return config
+
+
+def _new_results_directory() -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    directory, k = Path("results") / stamp, 1
+    while directory.exists():  # two runs started within one second
+        k += 1
+        directory = Path("results") / f"{stamp}-{k}"
+    return directory
+
+
+class _Progress:
+    """One line per cell on stderr: position, time since the start, what compiles, and the outcome."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, event: _run.CellEvent) -> None:
+        width = len(str(event.total))
+        head = f"[{event.index:>{width}}/{event.total} {event.elapsed_s:6.1f} s] {event.cell.label}:"
+        if event.kind == "kept":
+            line = f"{head} kept from the earlier run"
+        elif event.kind == "start":
+            line = f"{head} compiling {_compiling(event.cell)} ..."
+            if self.tty:  # overwritten by the outcome
+                print(line, end="\r", file=sys.stderr, flush=True)
+                return
+        else:
+            line = f"{head} {_outcome(event.record)} ({event.cell_s:.1f} s)"
+        print(("\x1b[2K" if self.tty else "") + line, file=sys.stderr, flush=True)
+
+
+def _compiling(cell) -> str:
+    if isinstance(cell, _run.StabilityCell):
+        return "R(z), R'(z) through one step (vmap over the z grid)"
+    return f"forward solve and gradient dy/dlog(theta) (vmap over {len(cell.stiffness)} stiffness values)"
+
+
+def _outcome(record: dict) -> str:
+    results = record["results"]
+    if record["schema"] == STABILITY_SCHEMA:
+        (r,) = results
+        s = r["summary"]
+        if s is None:
+            return r["status"]
+        return (f"compile {s['compile_s']:.2f} s, run {1e3 * s['run_s']:.2f} ms, "
+                f"{s['n_failed']}/{s['n_points']} points failed")
+    ok = sum(r["status"] == "ok" for r in results)
+    cost = results[0]["cost"]
+    text = f"{ok}/{len(results)} ok"
+    if cost:
+        text += (f", compile {cost['compile_forward_s'] + cost['compile_gradient_s']:.2f} s, "
+                 f"gradient {1e3 * cost['gradient_s']:.2f} ms")
+    bad = next((r["status"] for r in results if r["status"] != "ok"), None)
+    return text + (f"; {bad}" if bad else "")
+
+
+def _print_run_summary(run: _run.RunRecords) -> None:
+    """One row per integrator: stability agreement, gradient cells, cost."""
+    gradients: dict[str, list[dict]] = {}
+    for cell in run.gradients["results"]:
+        gradients.setdefault(cell["integrator"], []).append(cell)
+    rows = []
+    for r in run.stability["results"]:
+        s = r["summary"] or {}
+        small = next((a for a in s.get("agreement", []) if a["abs_z_max"] == 1e6), {})
+        cells = gradients.get(r["integrator"], [])
+        ok = [c for c in cells if c["status"] == "ok"]
+        theory_err = [c["summary"]["max_rel_err_theory"] for c in ok if c["summary"]["max_rel_err_theory"] is not None]
+        compile_s = (s.get("compile_s") or 0) + sum(
+            c["cost"]["compile_forward_s"] + c["cost"]["compile_gradient_s"]
+            for c in _first_of_each_cell(cells) if c["cost"])
+        rows.append([r["integrator"], _g(s.get("decay_exponent_theory")), _g(s.get("decay_exponent_computed")),
+                     _g(small.get("max_rel_err_dR")),
+                     f"{s['n_failed']}/{s['n_points']}" if s else r["status"][:40],
+                     f"{len(ok)}/{len(cells)}" if cells else "-", _g(max(theory_err) if theory_err else None),
+                     f"{compile_s:.1f}"])
+    print()
+    _print_table(["integrator", "decay theory", "decay measured", "err R' |z|<=1e6", "failed points",
+                  "gradients ok", "grad err vs theory", "compile s"], rows)
+
+
+def _first_of_each_cell(cells: list[dict]) -> list[dict]:
+    """The stiffness values of one cell share one compiled function and one cost: count it once."""
+    seen, out = set(), []
+    for c in cells:
+        key = (c["problem"], _run.policy_slug(c["policy"]))
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def _write_report(run: _run.RunRecords) -> str:
+    from . import _report
+
+    try:
+        paths = _report.write_report(run)
+    except ImportError as exc:  # matplotlib missing: the records stand, the report can be made later
+        print(f"warning: no report ({exc}); install matplotlib and run `stiffbench report {run.directory}`",
+              file=sys.stderr)
+        return "no report"
+    return f"report.md and {len(paths) - 1} figures in figures/"
+
+
+def _report_command(args, registry) -> int:
+    from . import _report
+
+    run = _run.load_run(args.directory)
+    paths = _report.write_report(run)
+    if not run.complete:
+        print(f"note: {args.directory} is an incomplete run; finish it with `stiffbench run --resume "
+              f"{args.directory}`", file=sys.stderr)
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _compare_command(args, registry) -> int:
+    tolerances = _compare.Tolerances(error_factor=args.tolerance, exponent=args.exponent_tolerance,
+                                     time_factor=args.time_tolerance)
+    result = _compare.compare(_run.load_run(args.baseline), _run.load_run(args.candidate), tolerances)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not result.changes:
+        print(f"no change beyond tolerance: {result.n_metrics} metrics in {result.n_cells} cells compared")
+        return 0
+    _print_table(["cell", "metric", "A", "B", "change", "verdict"],
+                 [[c.cell, c.metric, _g(c.a) if isinstance(c.a, float) else c.a,
+                   _g(c.b) if isinstance(c.b, float) else c.b, c.change, c.verdict] for c in result.changes])
+    regressed = sum(c.verdict == "regressed" for c in result.changes)
+    print(f"\n{regressed} regressed, {len(result.changes) - regressed} improved or changed, "
+          f"of {result.n_metrics} metrics in {result.n_cells} cells")
+    return 1 if regressed else 0
 
 def _stability(args, registry: Registry) -> int:
     integrators = registry.integrators.select(args.integrator)

@@ -99,8 +99,12 @@ def test_invalid_option_values_are_refused(capsys, argv, message):
 
 
 def test_run_writes_records_into_a_directory(capsys, tmp_path):
-    code, out, _ = run(capsys, "run", "--integrator", "trapezoid", "--out", str(tmp_path / "r"))
-    assert code == 0 and "trapezoid" in out
+    """The main job on one integrator and one problem; tests/test_run.py covers configurations and resume."""
+    code, out, err = run(capsys, "run", "--integrator", "trapezoid", "--problem", "linear",
+                         "--out", str(tmp_path / "r"))
+    assert code == 0 and "trapezoid" in out and "stability trapezoid: compile" in err
     record = json.loads((tmp_path / "r" / "stability.json").read_text())
-    assert record["schema"] == "stiffbench.stability/1" and len(record["results"][0]["points"]) == 200
+    assert record["schema"] == "stiffbench.stability/1" and len(record["results"][0]["points"]) == 400  # 2 rays
     assert json.loads((tmp_path / "r" / "environment.json").read_text()) == record["environment"]
+    assert json.loads((tmp_path / "r" / "gradients.json").read_text())["results"][0]["problem"] == "linear"
+    assert (tmp_path / "r" / "report.md").is_file() and (tmp_path / "r" / "config.toml").is_file()
