@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 from . import _compare, _records, _run
+from ._cost import SCHEMA as COST_SCHEMA
+from ._cost import measure_cost
 from ._gradients import gradient_record, measure_gradients, policy_record
 from ._integrator import AdaptiveStep, FixedStep
 from ._registry import Registry, UnknownNameError, load_registry
@@ -102,6 +104,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the stiffbench.gradients/1 record to stdout")
     p.add_argument("--out", metavar="FILE", type=Path, help="also write the record to FILE (atomically)")
     p.set_defaults(run=_gradients)
+
+    p = sub.add_parser("cost", parents=[common],
+                       help="the same adaptive solves through stiffbench integrators and SciPy's Radau and BDF")
+    p.add_argument("--problem", metavar="NAME", nargs="+", action="extend", default=[],
+                   help="problems (default: robertson-1e5 and van-der-pol)")
+    p.add_argument("--integrator", metavar="NAME", nargs="+", action="extend", default=[],
+                   help="integrators (default: radau-iia-5, rodas4, diffrax-kvaerno5)")
+    p.add_argument("--rtol", type=_positive_float, default=1e-8, help="relative tolerance (default: %(default)g)")
+    p.add_argument("--atol", type=_positive_float, default=1e-10, help="absolute tolerance (default: %(default)g)")
+    p.add_argument("--json", action="store_true", help="print the stiffbench.cost/1 record to stdout")
+    p.add_argument("--out", metavar="FILE", type=Path, help="also write the record to FILE (atomically)")
+    p.set_defaults(run=_cost)
 
     p = sub.add_parser("run", parents=[common],
                        help="the main job: stability, gradients and cost of every integrator; records, report, figures",
@@ -439,6 +453,28 @@ def _print_stability_table(record: dict) -> None:
                      _g(s.get("compile_s")), _g(1e3 * s["run_s"]) if s else "-"])
     _print_table(["integrator", "max err R", "max err R'", "err R' |z|<=1e6", "decay theory",
                   "decay computed", "R(inf)", "failed", "compile s", "run ms"], rows)
+
+
+def _cost(args, registry: Registry) -> int:
+    problems = registry.problems.select(args.problem or ["robertson-1e5", "van-der-pol"])
+    integrators = registry.integrators.select(args.integrator or ["radau-iia-5", "rodas4", "diffrax-kvaerno5"])
+    policy = AdaptiveStep(rtol=args.rtol, atol=args.atol)
+    _enable_compilation_cache()
+    results = []
+    for problem in problems:
+        print(f"cost: {problem.name} ...", file=sys.stderr, flush=True)
+        results.append(measure_cost(problem, integrators, policy))
+    record = {"schema": COST_SCHEMA, "environment": _records.environment(), "results": results}
+    if args.out:
+        _records.write_json(args.out, record)
+    if args.json:
+        sys.stdout.write(_records.dumps(record))
+    else:
+        _print_table(["problem", "solver", "compile s", "run s", "run / scipy-radau", "steps", "max rel err", "status"],
+                     [[r["problem"], row["solver"], _g(row.get("compile_s")), _g(row.get("run_s")),
+                       _g(row.get("run_ratio_to_scipy_radau")), row.get("steps") or "-", _g(row.get("max_rel_err")),
+                       row["status"][:50]] for r in results for row in r["rows"]])
+    return 0
 
 
 def _gradients(args, registry: Registry) -> int:

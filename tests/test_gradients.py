@@ -128,3 +128,13 @@ def test_robertson_tight_adaptive_gradient_meets_the_reference(registry, name):
     (cell,) = measure_gradients(registry.integrators[name], registry.problems["robertson-40"], [3e7],
                                 AdaptiveStep(rtol=1e-10, atol=1e-14))
     assert cell["status"] == "ok" and cell["summary"]["max_rel_err"] <= 1e-6
+
+
+def test_cost_command_times_scipy_and_an_integrator(capsys):
+    code = main(["cost", "--problem", "linear", "--integrator", "backward-euler", "--rtol", "1e-4", "--json"])
+    record = json.loads(capsys.readouterr().out)
+    assert code == 0 and record["schema"] == "stiffbench.cost/1"
+    rows = {row["solver"]: row for row in record["results"][0]["rows"]}
+    assert set(rows) == {"scipy-radau", "scipy-bdf", "backward-euler"}
+    assert rows["scipy-radau"]["run_ratio_to_scipy_radau"] == 1.0
+    assert rows["backward-euler"]["status"] == "ok" and rows["backward-euler"]["max_rel_err"] < 1e-2
