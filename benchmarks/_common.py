@@ -1,12 +1,15 @@
 """What the benchmark modules share: the registry's names, the cases, and compiled functions memoised per process.
 
-How asv runs this suite shapes the code. Every (benchmark, parameter combination, round) is a fresh
-process that imports the benchmark module, and ``setup`` runs again before *every* timed call. So:
+How asv runs this suite shapes the code. Every (benchmark, parameter combination, round) runs in its own
+process, forked from asv's fork server, which imported the benchmark modules once (``launch_method`` in
+asv.conf.json; with ``spawn`` each process imports them itself, about 1.3 s more). ``setup`` runs again
+before *every* timed call. So:
 
 - compiling happens in ``setup`` but once per process (:func:`memo`); later ``setup`` calls find it;
 - JAX's persistent compilation cache (:func:`enable_compilation_cache`, the CLI's cache directory) makes
-  the compile in the next process a cache load; it stores diffrax solves only without host callbacks,
-  hence ``EQX_ON_ERROR=nan`` (set by ``benchmarks/__init__.py`` before equinox is imported);
+  the compile in the next process a cache load (tracing remains: 0.3–5 s per cell); it stores diffrax
+  solves only without host callbacks, hence ``EQX_ON_ERROR=nan`` (set by ``benchmarks/__init__.py``
+  before equinox is imported);
 - timed bodies only call a compiled function and block until the result exists.
 """
 
@@ -16,7 +19,9 @@ import os
 
 os.environ.setdefault("EQX_ON_ERROR", "nan")  # also set by the package; repeated so this module stands alone
 
+import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +38,27 @@ REGISTRY = stiffbench.load_registry()
 """Built once per process, at import. A plugin that fails to import or register is recorded in
 ``REGISTRY.failures`` (never raised), so a broken plugin cannot break benchmark discovery."""
 
+
+def _check_fork_safety() -> None:
+    """In asv's fork server, refuse to go on if importing the plugins initialised a JAX backend.
+
+    The server forks a process per benchmark from itself. That is safe while JAX has no backend (and so
+    none of XLA's threads) yet, which holds for every built-in plugin; a plugin that computes with JAX at
+    import would make the forked processes hang. This turns that into an import error with the remedy.
+    """
+    if sys.argv[1:2] != ["run_server"]:
+        return
+    try:
+        from jax._src.xla_bridge import backends_are_initialized
+    except ImportError:  # a JAX without it: nothing to check with
+        return
+    if backends_are_initialized():
+        raise RuntimeError("importing the stiffbench plugins initialised a JAX backend, so forking benchmark "
+                           "processes from asv's fork server is unsafe: run asv with --launch-method spawn")
+
+
+_check_fork_safety()
+
 NONE_REGISTERED = "(none registered)"
 """Stands in for an empty catalog, so that parameter lists are never empty; its setup skips."""
 
@@ -41,23 +67,69 @@ def _names(catalog) -> list[str]:
     return sorted(catalog) or [NONE_REGISTERED]
 
 
-# asv keys a benchmark's history by parameter *value*, so the parameters are the registry's names at
-# import time, sorted. By the project's rule (AbstractIntegrator.name) names are stable and append-only:
-# a newly registered plugin adds a series to the history and is benchmarked without editing this suite;
-# an existing series is never renamed.
-INTEGRATORS = _names(REGISTRY.integrators)
-PROBLEMS = _names(REGISTRY.problems)
-EXACT_PROBLEMS = _names({name for name, p in REGISTRY.problems.items.items()
-                         if isinstance(p, stiffbench.AbstractExactProblem)})
+def _parameter_names() -> dict[str, list[str]]:
+    """The registry's names, sorted, as asv's parameter lists; under asv, those of its discovery step.
 
-# A representative policy set: one fixed step (z = hλ controlled, the paper's setting; the step of the
-# project's gradient tests) and one adaptive tolerance. Keys are asv parameter values: keep them stable.
+    asv keys a benchmark's history by parameter *value*, so the parameters are the registry's names. By the
+    project's rule (AbstractIntegrator.name) names are stable and append-only: a newly registered plugin
+    adds a series to the history, benchmarked without editing this suite, and no series is renamed.
+
+    But asv discovers the benchmarks (their parameter lists) once per invocation, in one commit's
+    environment, and then hands each benchmark process only an *index* into those lists, for every commit
+    it runs. A process that built its lists from its own commit's registry would map an index to another
+    name wherever the catalog differs (an integrator added in between shifts the sorted list). So the
+    discovery process writes its lists to ``.asv/benchmark-parameters.json`` and the benchmark processes of
+    the same invocation read them; a name that their commit does not register is skipped (see
+    :func:`integrator`). Outside asv, the live registry's names are used.
+    """
+    live = {
+        "integrators": _names(REGISTRY.integrators),
+        "problems": _names(REGISTRY.problems),
+        "exact_problems": _names({name for name, p in REGISTRY.problems.items.items()
+                                  if isinstance(p, stiffbench.AbstractExactProblem)}),
+    }
+    conf_dir = os.environ.get("ASV_CONF_DIR")
+    if conf_dir is None:
+        return live
+    path = Path(conf_dir) / ".asv" / "benchmark-parameters.json"
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "discover":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(live, indent=1))
+        tmp.replace(path)
+        return live
+    if command in ("run", "run_server", "setup_cache", "timing") and path.exists():
+        return json.loads(path.read_text())
+    return live
+
+
+_PARAMETERS = _parameter_names()
+INTEGRATORS = _PARAMETERS["integrators"]
+PROBLEMS = _PARAMETERS["problems"]
+EXACT_PROBLEMS = _PARAMETERS["exact_problems"]
+
+# The full product integrators × problems × policies (29 × 9 × 2 in November 2026) is far too big for asv,
+# which runs every combination in its own process. The suite takes two axes through it instead:
+#
+# - the integrator axis: every integrator on one reference problem, `linear` (exact sensitivities, cheap,
+#   solvable by every integrator, explicit ones included), with a fixed step and an adaptive tolerance;
+# - the problem axis: every problem with reference integrators, adaptively (a fixed step of span/100, the
+#   default of `stiffbench run`, makes Newton diverge on the nonlinear stiff problems). The two reference
+#   integrators solve every built-in problem: radau-iia-5 (the native tableau engine, Newton on stacked
+#   stages; RADAU5's method) and rodas4 (Rosenbrock: linear solves only). diffrax's Kvaerno5 is not one:
+#   it reaches max_steps on E5 and takes 32806 steps on OREGO at this tolerance (the overhead benchmark
+#   covers diffrax's path).
+REFERENCE_PROBLEM = "linear"
+REFERENCE_INTEGRATORS = ["radau-iia-5", "rodas4"]
+
+# Step policies by asv parameter value (keep the keys stable). The fixed step is that of the project's
+# gradient tests (span/100 on `linear`); the adaptive tolerance has atol = 1e-6·rtol, the CLI's default.
 POLICIES = {
     "fixed-h=1e-2": FixedStep(1e-2),
-    "adaptive-rtol=1e-6": AdaptiveStep(rtol=1e-6, atol=1e-9),
+    "adaptive-rtol=1e-6": AdaptiveStep(rtol=1e-6, atol=1e-12),
 }
-
-ADAPTIVE_POLICIES = [name for name, policy in POLICIES.items() if isinstance(policy, AdaptiveStep)]
+ADAPTIVE = "adaptive-rtol=1e-6"
 
 CACHE_DIR = Path(os.environ.get("STIFFBENCH_CACHE_DIR", Path.home() / ".cache" / "stiffbench" / "jax"))
 """The CLI's persistent compilation cache (stiffbench.cli.CACHE_DIR), by the same rule."""
@@ -85,14 +157,16 @@ def memo(key: tuple, build: Callable[[], Any]) -> Any:
 
 
 def integrator(name: str):
+    """The registered integrator; a name that this commit does not register is skipped."""
     if name not in REGISTRY.integrators:
-        raise NotImplementedError(f"no integrator {name!r} registered; plugin failures: {dict(REGISTRY.failures)}")
+        raise NotImplementedError(f"no integrator {name!r} registered here; plugin failures: {dict(REGISTRY.failures)}")
     return REGISTRY.integrators[name]
 
 
 def problem(name: str):
+    """The registered problem; a name that this commit does not register is skipped."""
     if name not in REGISTRY.problems:
-        raise NotImplementedError(f"no problem {name!r} registered; plugin failures: {dict(REGISTRY.failures)}")
+        raise NotImplementedError(f"no problem {name!r} registered here; plugin failures: {dict(REGISTRY.failures)}")
     return REGISTRY.problems[name]
 
 
@@ -169,6 +243,16 @@ def relative_error(computed, reference) -> float:
     computed, reference = np.asarray(computed, dtype=np.float64), np.asarray(reference, dtype=np.float64)
     scale = float(np.linalg.norm(reference))
     return float(np.linalg.norm(computed - reference)) / scale if scale > 0 else math.nan
+
+
+def gradient_error(cell: dict[str, Any]) -> float:
+    """The worst parameter's :func:`relative_error` of a gradient cell's sensitivity against the exact one."""
+    prob = cell["problem"]
+    if not isinstance(prob, stiffbench.AbstractExactProblem):
+        raise NotImplementedError(f"{prob.name}: no exact sensitivity to compare with")
+    params = {k: np.float64(v) for k, v in prob.parameters.items()}
+    exact = prob.sensitivity(np.asarray(prob.ts, dtype=np.float64), params)
+    return max(relative_error(cell["sensitivity"][name], exact[name]) for name in exact)
 
 
 def stability_sweep(integ) -> tuple[Any, tuple, float]:

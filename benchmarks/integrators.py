@@ -1,0 +1,82 @@
+"""The integrator axis: every registered integrator on the reference problem (``linear``), with a fixed step
+and an adaptive tolerance: solve and gradient time, accepted steps, gradient fidelity.
+
+Compiled and warmed up in ``setup`` (once per process, :func:`_common.case`); timed bodies call and block.
+"""
+
+import jax
+import numpy as np
+
+from . import _common as c
+
+PROBLEM = c.REFERENCE_PROBLEM
+
+
+class Solve:
+    """Time of one compiled forward solve ``integrator.solve(...)``."""
+
+    params = (c.INTEGRATORS, list(c.POLICIES))
+    param_names = ("integrator", "policy")
+    timeout = 300  # a cold compile (an empty compilation cache) of some cells takes tens of seconds
+    rounds = 1  # each round is another process, which traces again: see _common.py
+
+    def setup(self, integrator, policy):
+        c.enable_compilation_cache()
+        cell = c.case(integrator, PROBLEM, policy)
+        self.forward, self.args = cell["compiled"], cell["args"]
+
+    def time_solve(self, integrator, policy):
+        jax.block_until_ready(self.forward(self.args))
+
+
+class Gradient:
+    """Time of one compiled gradient ``∂ys/∂log θ`` (``jax.jacrev`` through ``solve``)."""
+
+    params = Solve.params
+    param_names = Solve.param_names
+    timeout = 300
+    rounds = 1
+
+    def setup(self, integrator, policy):
+        c.enable_compilation_cache()
+        cell = c.case(integrator, PROBLEM, policy, gradient=True)
+        self.gradient, self.args = cell["compiled"], cell["args"]
+
+    def time_gradient(self, integrator, policy):
+        jax.block_until_ready(self.gradient(self.args))
+
+
+class Steps:
+    """Accepted steps of the adaptive solve (``Solution.num_steps``): the cost its controller chose. (A fixed
+    step's steps are set by the step grid, ``FixedStep.times``, the same for every integrator.)"""
+
+    params = (c.INTEGRATORS, [c.ADAPTIVE])
+    param_names = Solve.param_names
+    timeout = 300
+
+    def setup(self, integrator, policy):
+        c.enable_compilation_cache()
+        self.solution = c.case(integrator, PROBLEM, policy)["solution"]
+
+    def track_steps(self, integrator, policy):
+        return int(np.max(np.asarray(self.solution.num_steps)))
+
+    track_steps.unit = "steps"
+
+
+class GradientFidelity:
+    """Relative error of the autodiff sensitivity ``∂y(t_k)/∂log θ`` against the exact one
+    (``problem.sensitivity``): norm-wise over the observation times and components, worst parameter."""
+
+    params = Solve.params
+    param_names = Solve.param_names
+    timeout = 300
+
+    def setup(self, integrator, policy):
+        c.enable_compilation_cache()
+        self.error = c.gradient_error(c.case(integrator, PROBLEM, policy, gradient=True))
+
+    def track_gradient_rel_err(self, integrator, policy):
+        return self.error
+
+    track_gradient_rel_err.unit = "relative error"

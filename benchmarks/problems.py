@@ -1,0 +1,90 @@
+"""The problem axis: every registered problem with the reference integrators (radau-iia-5, rodas4), adaptive
+steps (rtol 1e-6, atol 1e-12): solve and gradient time, the gradient's peak memory, accepted steps, and the
+gradient fidelity on the problems with exact sensitivities.
+
+Compiled and warmed up in ``setup`` (once per process, :func:`_common.case`); timed bodies call and block.
+"""
+
+import jax
+import numpy as np
+
+from . import _common as c
+
+POLICY = c.ADAPTIVE
+
+
+class Solve:
+    """Time of one compiled forward solve."""
+
+    params = (c.PROBLEMS, c.REFERENCE_INTEGRATORS)
+    param_names = ("problem", "integrator")
+    timeout = 300
+    rounds = 1  # each round is another process, which traces again: see _common.py
+
+    def setup(self, problem, integrator):
+        c.enable_compilation_cache()
+        cell = c.case(integrator, problem, POLICY)
+        self.forward, self.args = cell["compiled"], cell["args"]
+
+    def time_solve(self, problem, integrator):
+        jax.block_until_ready(self.forward(self.args))
+
+
+class Gradient:
+    """Time and peak memory of one compiled gradient ``∂ys/∂log θ`` (``jax.jacrev`` through ``solve``).
+
+    ``peakmem_`` is asv's peak resident memory of the whole process: the interpreter, JAX, the plugins and
+    the compile in ``setup`` (a few hundred MB) are included, so the gradient's own memory (which grows with
+    the dimension and the steps that reverse mode keeps) shows above that floor.
+    """
+
+    params = Solve.params
+    param_names = Solve.param_names
+    timeout = 300
+    rounds = 1
+
+    def setup(self, problem, integrator):
+        c.enable_compilation_cache()
+        cell = c.case(integrator, problem, POLICY, gradient=True)
+        self.gradient, self.args = cell["compiled"], cell["args"]
+
+    def time_gradient(self, problem, integrator):
+        jax.block_until_ready(self.gradient(self.args))
+
+    def peakmem_gradient(self, problem, integrator):
+        jax.block_until_ready(self.gradient(self.args))
+
+
+class Steps:
+    """Accepted steps of the adaptive solve (``Solution.num_steps``)."""
+
+    params = Solve.params
+    param_names = Solve.param_names
+    timeout = 300
+
+    def setup(self, problem, integrator):
+        c.enable_compilation_cache()
+        self.solution = c.case(integrator, problem, POLICY)["solution"]
+
+    def track_steps(self, problem, integrator):
+        return int(np.max(np.asarray(self.solution.num_steps)))
+
+    track_steps.unit = "steps"
+
+
+class GradientFidelity:
+    """Relative error of the autodiff sensitivity against the exact one, on the problems that have one
+    (``AbstractExactProblem``: ``linear``, ``linear-2mode`` among the built-ins)."""
+
+    params = (c.EXACT_PROBLEMS, c.REFERENCE_INTEGRATORS)
+    param_names = Solve.param_names
+    timeout = 300
+
+    def setup(self, problem, integrator):
+        c.enable_compilation_cache()
+        self.error = c.gradient_error(c.case(integrator, problem, POLICY, gradient=True))
+
+    def track_gradient_rel_err(self, problem, integrator):
+        return self.error
+
+    track_gradient_rel_err.unit = "relative error"
