@@ -14,6 +14,7 @@ from pathlib import Path
 from . import _compare, _records, _run
 from ._cost import SCHEMA as COST_SCHEMA
 from ._cost import measure_cost
+from ._gradients import SCHEMA as GRADIENTS_SCHEMA
 from ._gradients import gradient_record, measure_gradients, policy_record
 from ._integrator import AdaptiveStep, FixedStep
 from ._registry import Registry, UnknownNameError, load_registry
@@ -72,8 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stability", parents=[common],
                        help="theoretical vs computed R(z), R'(z) through each integrator's real implementation")
-    p.add_argument("--integrator", metavar="NAME", nargs="+", action="extend", default=[],
-                   help="integrators to measure (default: all)")
+    _names(p, "--integrator", "integrators to measure (default: all)")
     p.add_argument("--points", type=_positive_int, default=StabilityGrid.points,
                    help="points per ray, log-spaced in |z| (default: %(default)s)")
     p.add_argument("--z-min", type=_positive_float, default=StabilityGrid.z_min,
@@ -82,16 +82,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="largest |z| (default: %(default)g)")
     p.add_argument("--angle", metavar="DEG", type=float, nargs="+", action="extend", default=[],
                    help="extra rays arg(-z) = DEG into the left half-plane, 0 < DEG <= 90")
-    p.add_argument("--json", action="store_true", help="print the stiffbench.stability/1 record to stdout")
-    p.add_argument("--out", metavar="FILE", type=Path, help="also write the record to FILE (atomically)")
+    _record_output(p, STABILITY_SCHEMA)
     p.set_defaults(run=_stability)
 
     p = sub.add_parser("gradients", parents=[common],
                        help="sensitivities dy/dlog(theta) through each integrator vs reference, across stiffness")
-    p.add_argument("--problem", metavar="NAME", nargs="+", action="extend", default=[],
-                   help="problems to measure (default: all)")
-    p.add_argument("--integrator", metavar="NAME", nargs="+", action="extend", default=[],
-                   help="integrators to measure (default: all)")
+    _names(p, "--problem", "problems to measure (default: all)")
+    _names(p, "--integrator", "integrators to measure (default: all)")
     p.add_argument("--stiffness", metavar="X", type=float, nargs="+", action="extend", default=[],
                    help="values of each problem's stiffness parameter (default: the problem's own scan)")
     steps = p.add_mutually_exclusive_group()
@@ -101,20 +98,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="adaptive steps with these relative tolerances")
     p.add_argument("--atol", metavar="A", type=_positive_float,
                    help="absolute tolerance with --rtol (default: 1e-6 times rtol)")
-    p.add_argument("--json", action="store_true", help="print the stiffbench.gradients/1 record to stdout")
-    p.add_argument("--out", metavar="FILE", type=Path, help="also write the record to FILE (atomically)")
+    _record_output(p, GRADIENTS_SCHEMA)
     p.set_defaults(run=_gradients)
 
     p = sub.add_parser("cost", parents=[common],
                        help="the same adaptive solves through stiffbench integrators and SciPy's Radau and BDF")
-    p.add_argument("--problem", metavar="NAME", nargs="+", action="extend", default=[],
-                   help="problems (default: robertson-1e5 and van-der-pol)")
-    p.add_argument("--integrator", metavar="NAME", nargs="+", action="extend", default=[],
-                   help="integrators (default: radau-iia-5, rodas4, diffrax-kvaerno5)")
+    _names(p, "--problem", "problems (default: robertson-1e5 and van-der-pol)")
+    _names(p, "--integrator", "integrators (default: radau-iia-5, rodas4, diffrax-kvaerno5)")
     p.add_argument("--rtol", type=_positive_float, default=1e-8, help="relative tolerance (default: %(default)g)")
     p.add_argument("--atol", type=_positive_float, default=1e-10, help="absolute tolerance (default: %(default)g)")
-    p.add_argument("--json", action="store_true", help="print the stiffbench.cost/1 record to stdout")
-    p.add_argument("--out", metavar="FILE", type=Path, help="also write the record to FILE (atomically)")
+    _record_output(p, COST_SCHEMA)
     p.set_defaults(run=_cost)
 
     p = sub.add_parser("run", parents=[common],
@@ -166,6 +159,15 @@ def _parser() -> argparse.ArgumentParser:
                    "(default: %(default)g; 'inf' ignores cost); compile times are listed, never a regression")
     p.set_defaults(run=_compare_command, needs_registry=False)
     return parser
+
+
+def _names(parser: argparse.ArgumentParser, option: str, help: str) -> None:
+    parser.add_argument(option, metavar="NAME", nargs="+", action="extend", default=[], help=help)
+
+
+def _record_output(parser: argparse.ArgumentParser, schema: str) -> None:
+    parser.add_argument("--json", action="store_true", help=f"print the {schema} record to stdout")
+    parser.add_argument("--out", metavar="FILE", type=Path, help="also write the record to FILE (atomically)")
 
 
 def _positive_int(text: str) -> int:
