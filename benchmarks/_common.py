@@ -99,7 +99,7 @@ def _parameter_names() -> dict[str, list[str]]:
         tmp.write_text(json.dumps(live, indent=1))
         tmp.replace(path)
         return live
-    if command in ("run", "run_server", "setup_cache", "timing") and path.exists():
+    if command in ("run", "run_server", "setup_cache") and path.exists():
         return json.loads(path.read_text())
     return live
 
