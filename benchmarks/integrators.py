@@ -53,6 +53,7 @@ class Steps:
     params = (c.INTEGRATORS, [c.ADAPTIVE])
     param_names = Solve.param_names
     timeout = 300
+    rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, integrator, policy):
         c.enable_compilation_cache()
@@ -71,6 +72,7 @@ class GradientFidelity:
     params = Solve.params
     param_names = Solve.param_names
     timeout = 300
+    rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, integrator, policy):
         c.enable_compilation_cache()

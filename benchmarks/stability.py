@@ -36,6 +36,7 @@ class StabilityAgreement:
     params = (c.INTEGRATORS,)
     param_names = ("integrator",)
     timeout = 300
+    rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, integrator):
         c.enable_compilation_cache()
@@ -67,6 +68,7 @@ class StabilityDecay:
     params = (c.INTEGRATORS,)
     param_names = ("integrator",)
     timeout = 300
+    rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, integrator):
         c.enable_compilation_cache()
@@ -88,6 +90,7 @@ class StabilityCompile:
     params = (c.INTEGRATORS,)
     param_names = ("integrator",)
     timeout = 300
+    rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, integrator):
         c.disable_compilation_cache()
