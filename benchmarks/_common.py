@@ -6,7 +6,7 @@ asv.conf.json; with ``spawn`` each process imports them itself, about 1.3 s more
 before *every* timed call. So:
 
 - compiling happens in ``setup`` but once per process (:func:`memo`); later ``setup`` calls find it;
-- JAX's persistent compilation cache (:func:`enable_compilation_cache`, the CLI's cache directory) makes
+- JAX's persistent compilation cache (:func:`enable_compilation_cache`, the CLI's) makes
   the compile in the next process a cache load (tracing remains: 0.3–5 s per cell); it stores diffrax
   solves only without host callbacks, hence ``EQX_ON_ERROR=nan`` (set by ``benchmarks/__init__.py``
   before equinox is imported);
@@ -127,14 +127,12 @@ POLICIES = {
 }
 ADAPTIVE = "adaptive-rtol=1e-6"
 
-CACHE_DIR = Path(os.environ.get("STIFFBENCH_CACHE_DIR", Path.home() / ".cache" / "stiffbench" / "jax"))
-"""The CLI's persistent compilation cache (stiffbench.cli.CACHE_DIR), by the same rule."""
-
-
 def enable_compilation_cache() -> None:
-    """Use JAX's persistent compilation cache, as ``stiffbench.cli`` does (call before the first compile)."""
-    jax.config.update("jax_compilation_cache_dir", str(CACHE_DIR))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
+    """JAX's persistent compilation cache, as the CLI uses it (``stiffbench.enable_compilation_cache``; the
+    commits that predate it run without). Call before the first compile of the process."""
+    enable = getattr(stiffbench, "enable_compilation_cache", None)
+    if enable is not None:
+        enable()
 
 
 def disable_compilation_cache() -> None:

@@ -26,6 +26,7 @@ from ._problem import (  # noqa: E402
     ReferenceSolution,
     StiffnessKnob,
 )
+from ._records import enable_compilation_cache  # noqa: E402
 from ._registry import (  # noqa: E402
     Catalog,
     RegistrationError,
@@ -61,6 +62,7 @@ __all__ = [
     "StiffnessKnob",
     "UnknownNameError",
     "build_registry",
+    "enable_compilation_cache",
     "hookimpl",
     "load_registry",
     "make_plugin_manager",

@@ -1,4 +1,4 @@
-"""Result records: the environment they were measured in, and atomic JSON writes."""
+"""Result records (the environment they were measured in, atomic writes) and what is kept on disk between runs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+CACHE_DIR = Path(os.environ.get("STIFFBENCH_CACHE_DIR", Path.home() / ".cache" / "stiffbench"))
+"""What stiffbench keeps between runs because it could recompute it: JAX's compilation cache (``jax/``) and
+reference sensitivities (``references/``). Deleting it loses nothing but time."""
+
 PACKAGES = ("stiffbench", "jax", "jaxlib", "diffrax", "equinox", "optimistix", "lineax", "numpy", "pluggy")
+
+
+def enable_compilation_cache() -> None:
+    """Use JAX's persistent compilation cache (``CACHE_DIR/jax``): a later process loads what an earlier one
+    compiled and skips most of XLA's compile time (tracing remains). Call before the first compile."""
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(CACHE_DIR / "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
 
 
 def environment() -> dict[str, Any]:

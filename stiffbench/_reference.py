@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _records
 from ._problem import AbstractExactProblem, AbstractProblem
 from ._records import write_json
 
-CACHE_DIR = Path(os.environ.get("STIFFBENCH_CACHE_DIR", Path.home() / ".cache" / "stiffbench")) / "references"
+CACHE_DIR = _records.CACHE_DIR / "references"
 RTOL = 1e-11
 """Radau's relative tolerance for the reference; the absolute floor is the problem's ``reference_atol``
 (1e-16 by default: far below Robertson's y2 ~ 1e-5; E5 and Pollu observe smaller components)."""

@@ -21,8 +21,6 @@ from ._registry import Registry, UnknownNameError, load_registry
 from ._stability import SCHEMA as STABILITY_SCHEMA
 from ._stability import StabilityGrid, stability_record
 
-CACHE_DIR = Path(os.environ.get("STIFFBENCH_CACHE_DIR", Path.home() / ".cache" / "stiffbench" / "jax"))
-
 
 def main(argv: list[str] | None = None) -> int:
     # equinox turns runtime checks into host callbacks, which JAX's persistent compilation cache refuses
@@ -252,7 +250,7 @@ def _run_command(args, registry: Registry) -> int:
     _run.start_run(plan, directory, registry, resume=bool(args.resume))
     print(f"stiffbench run: {len(plan.stability_cells)} stability and {len(plan.gradient_cells)} gradient cells "
           f"into {directory}", file=sys.stderr, flush=True)
-    _enable_compilation_cache()
+    _records.enable_compilation_cache()
     try:
         counts = _run.run_plan(plan, directory, _Progress())
     except KeyboardInterrupt:
@@ -432,7 +430,7 @@ def _stability(args, registry: Registry) -> int:
 
 
 def _measure_stability(integrators, grid: StabilityGrid) -> dict:
-    _enable_compilation_cache()
+    _records.enable_compilation_cache()
 
     def progress(name, result):
         s = result["summary"]
@@ -461,7 +459,7 @@ def _cost(args, registry: Registry) -> int:
     problems = registry.problems.select(args.problem or ["robertson-1e5", "van-der-pol"])
     integrators = registry.integrators.select(args.integrator or ["radau-iia-5", "rodas4", "diffrax-kvaerno5"])
     policy = AdaptiveStep(rtol=args.rtol, atol=args.atol)
-    _enable_compilation_cache()
+    _records.enable_compilation_cache()
     results = []
     for problem in problems:
         print(f"cost: {problem.name} ...", file=sys.stderr, flush=True)
@@ -492,7 +490,7 @@ def _gradients(args, registry: Registry) -> int:
         else:
             policies = [FixedStep(h) for h in args.dt] or [FixedStep((problem.ts[-1] - problem.t0) / 100)]
         plan += [(problem, integrator, stiffness, policy) for integrator in integrators for policy in policies]
-    _enable_compilation_cache()
+    _records.enable_compilation_cache()
     cells = []
     for problem, integrator, stiffness, policy in plan:
         new = measure_gradients(integrator, problem, stiffness, policy)
@@ -530,14 +528,6 @@ def _print_gradient_table(record: dict) -> None:
                      c["cost"]["steps"] if c["cost"] else "-", c["status"][:60]])
     _print_table(["problem", "integrator", "steps", "stiffness", "|h lam|", "fast", "|S|", "|S ref|", "ratio",
                   "rel err", "err vs theory", "n", "status"], rows)
-
-
-def _enable_compilation_cache() -> None:
-    """JAX's persistent compilation cache makes repeated CLI runs skip most of XLA's compile time."""
-    import jax
-
-    jax.config.update("jax_compilation_cache_dir", str(CACHE_DIR))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
 
 
 def _g(x) -> str:
