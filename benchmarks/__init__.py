@@ -11,3 +11,12 @@ import os
 # failed check poisons the output instead. equinox reads the variable once, on import, so it is set here,
 # in the package that asv imports before any benchmark module (as stiffbench.cli.main does).
 os.environ.setdefault("EQX_ON_ERROR", "nan")
+
+# One CPU per benchmark process. With more, XLA's intra-op thread pool makes the same compiled function run
+# at a different speed in each process, and asv runs every case in a new process: on a 2-core machine one
+# diffrax gradient took 2.87, 2.98, 3.82 and 5.47 ms (median of each process's samples, each ±3 %) in four
+# asv runs, where the threshold for a change is 10 %; pinned, 2.44–2.53 ms (and a HIRES gradient 11.0–11.2
+# ms against 17.2–22.3). So the numbers are single-CPU numbers. Pinning here, before JAX creates its CPU
+# backend, covers asv's fork server and the processes it forks; `asv run --cpu-affinity N` chooses the CPU.
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
