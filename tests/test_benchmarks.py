@@ -20,11 +20,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asv.util as asv_util
 import pytest
 
-asv_util = pytest.importorskip("asv.util", reason="asv is in the test extra: pip install -e '.[test]'")
-
-from stiffbench._records import CACHE_DIR  # noqa: E402
+from stiffbench._records import CACHE_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBSET = r"\('backward-euler'|\('robertson-40', 'rodas4'\)|^registry\.|^overhead\..*\('adaptive"
