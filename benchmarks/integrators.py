@@ -66,8 +66,8 @@ class Steps:
 
 
 class GradientFidelity:
-    """Relative error of the autodiff sensitivity ``∂y(t_k)/∂log θ`` against the exact one
-    (``problem.sensitivity``): norm-wise over the observation times and components, worst parameter."""
+    """Relative error of the autodiff sensitivity ``∂y(t_k)/∂log θ`` against the reference one
+    (:func:`_common.gradient_error`; exact on ``linear``): norm-wise over times and components, worst parameter."""
 
     params = Solve.params
     param_names = Solve.param_names
