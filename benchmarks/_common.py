@@ -1,4 +1,8 @@
-"""What the benchmark modules share: the registry's names, the cases, and compiled functions memoised per process.
+"""What the benchmark modules share: the registry's names, the cases, and compiled programs memoised per process.
+
+The programs are the public kernels of :mod:`stiffbench.measure.kernels`, the very ones the CLI's cells compile
+and run (a gradient cell's vmapped forward solve and gradient, a stability cell's vmapped one-step program), so
+that asv times and checks what ``stiffbench run`` measures, not a copy of it.
 
 How asv runs this suite shapes the code. Every (benchmark, parameter combination, round) runs in its own
 process, forked from asv's fork server, which imported the benchmark modules once (``launch_method`` in
@@ -6,32 +10,33 @@ asv.conf.json; with ``spawn`` each process imports them itself, about 1.3 s more
 before *every* timed call. So:
 
 - compiling happens in ``setup`` but once per process (:func:`memo`); later ``setup`` calls find it;
-- JAX's persistent compilation cache (:func:`enable_compilation_cache`, the CLI's) makes
-  the compile in the next process a cache load (tracing remains: 0.3–5 s per cell); it stores diffrax
-  solves only without host callbacks, hence ``EQX_ON_ERROR=nan`` (set by ``benchmarks/__init__.py``
-  before equinox is imported);
-- timed bodies only call a compiled function and block until the result exists.
+- JAX's persistent compilation cache (``stiffbench.configure()``, as the CLI sets it up; ``benchmarks/__init__.py``
+  calls it on import and every ``setup`` again) makes the compile in the next process a cache load (tracing
+  remains: 0.3–5 s per cell); it stores diffrax solves only without host callbacks, hence ``EQX_ON_ERROR=nan``,
+  which importing stiffbench sets before equinox is imported;
+- timed bodies only call a compiled :class:`~stiffbench.measure.kernels.Program`, which blocks until the result
+  exists.
 """
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("EQX_ON_ERROR", "nan")  # also set by the package; repeated so this module stands alone
-
+import dataclasses
 import json
+import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 import stiffbench
-from stiffbench import AdaptiveStep, FixedStep, Status
+from stiffbench import AbstractMultistepIntegrator, AdaptiveStep, FixedStep, Solution, Status
+from stiffbench.measure import kernels, measure_stability, reference_sensitivity
+from stiffbench.records import StabilityGrid, StabilitySummary
+
+stiffbench.configure()  # also done by the package: repeated so that this module stands alone
 
 REGISTRY = stiffbench.load_registry()
 """Built once per process, at import. A plugin that fails to import or register is recorded in
@@ -127,18 +132,6 @@ POLICIES = {
 }
 ADAPTIVE = "adaptive-rtol=1e-6"
 
-def enable_compilation_cache() -> None:
-    """JAX's persistent compilation cache, as the CLI uses it (``stiffbench.enable_compilation_cache``; the
-    commits that predate it run without). Call before the first compile of the process."""
-    enable = getattr(stiffbench, "enable_compilation_cache", None)
-    if enable is not None:
-        enable()
-
-
-def disable_compilation_cache() -> None:
-    """Compile for real: for measuring compile time (call before the first compile of the process)."""
-    jax.config.update("jax_enable_compilation_cache", False)
-
 
 _MEMO: dict[tuple, Any] = {}
 
@@ -164,72 +157,59 @@ def problem(name: str):
     return REGISTRY.problems[name]
 
 
-def log_params(prob) -> dict[str, jax.Array]:
-    """The problem's default parameters, as the log-parameters that gradients are taken with respect to."""
-    return {k: jnp.log(jnp.float64(v)) for k, v in prob.parameters.items()}
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One cell (integrator, problem, policy) compiled and run once, on a batch of one row of ``log θ``: the
+    problem's default parameters (:func:`stiffbench.measure.kernels.log_parameters`)."""
+
+    integrator: Any
+    problem: Any
+    policy: Any
+    log_theta: jax.Array
+    """Shape ``(1, P)``, over ``problem.parameters`` in order."""
+    forward: kernels.Program
+    """``log θ -> Solution``, vmapped: ``Solution.ys`` has shape ``(1, T, D)``."""
+    gradient: kernels.Program
+    """``log θ -> (S, Solution)``, vmapped: ``S[0, k, i, j] = ∂y_i(t_k)/∂log θ_j``, shape ``(1, T, D, P)``."""
+    solution: Solution
+    """The warm-up's forward solution (its status checked)."""
+    sensitivity: np.ndarray
+    """The warm-up's ``S`` (its solve's status checked)."""
+
+    @property
+    def names(self) -> list[str]:
+        """The parameter names along the last axis of ``log_theta`` and of ``sensitivity``."""
+        return list(self.problem.parameters)
 
 
-def solve_function(integ, prob, policy) -> Callable:
-    """``log θ -> Solution`` through the integrator's ``solve``, on the problem's defaults."""
-    y0 = jnp.asarray(prob.y0, dtype=jnp.float64)
-
-    def solve(log_theta):
-        params = {k: jnp.exp(v) for k, v in log_theta.items()}
-        return integ.solve(prob.vector_field, prob.t0, y0, prob.ts, params, policy)
-
-    return solve
-
-
-def gradient_function(solve: Callable) -> Callable:
-    """``log θ -> (∂ys/∂log θ, Solution)`` by reverse mode: a dict of arrays shaped like ``ys``, and the
-    forward solution (the primal that reverse mode computes anyway; its status is checked)."""
-
-    def ys_and_solution(log_theta):
-        solution = solve(log_theta)
-        return solution.ys, solution
-
-    return jax.jacrev(ys_and_solution, has_aux=True)
-
-
-def compile_timed(fn: Callable, *args) -> tuple[Any, float]:
-    """``(compiled, seconds)``: trace, lower and compile ``jax.jit(fn)`` for ``args``."""
-    start = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
-    return compiled, time.perf_counter() - start
-
-
-def _checked(solution, what: str):
+def _checked(solution: Solution, what: str) -> Solution:
     status = Status(int(np.max(np.asarray(solution.status))))
     if status != Status.OK:
         raise RuntimeError(f"{what}: {status.message}")
     return solution
 
 
-def case(integrator_name: str, problem_name: str, policy_name: str, gradient: bool = False) -> dict[str, Any]:
-    """One cell compiled and run once (the warm-up): the forward solve, or with ``gradient`` the gradient
-    with respect to log-parameters (see :func:`gradient_function`).
+def case(integrator_name: str, problem_name: str, policy_name: str) -> Case:
+    """One cell compiled and run once (the warm-up): the forward solve and the gradient with respect to
+    log-parameters, as a gradient cell of ``stiffbench run`` compiles them
+    (:func:`stiffbench.measure.kernels.gradient_programs`), for the problem's defaults.
 
     An integrator that cannot follow the policy raises ``NotImplementedError`` while tracing, which asv
     reports as a skip with that reason. A solve that reports a failed status raises ``RuntimeError``: the
     benchmark fails, and ``asv compare`` shows a newly failing benchmark rather than a silent skip.
     """
 
-    def build():
+    def build() -> Case:
         integ, prob, policy = integrator(integrator_name), problem(problem_name), POLICIES[policy_name]
-        args = log_params(prob)
-        solve = solve_function(integ, prob, policy)
+        log_theta = kernels.log_parameters(prob)
+        forward, gradient = kernels.gradient_programs(integ, prob, policy, log_theta)
         what = f"{integrator_name} on {problem_name} with {policy}"
-        if gradient:
-            compiled, compile_s = compile_timed(gradient_function(solve), args)
-            sensitivity, solution = jax.block_until_ready(compiled(args))
-        else:
-            compiled, compile_s = compile_timed(solve, args)
-            sensitivity, solution = None, jax.block_until_ready(compiled(args))
-        return {"integrator": integ, "problem": prob, "policy": policy, "args": args, "solve": solve,
-                "compiled": compiled, "compile_s": compile_s, "solution": _checked(solution, what),
-                "sensitivity": sensitivity}
+        solution = _checked(forward(), what)
+        sensitivity, primal = gradient()
+        _checked(primal, f"the gradient of {what}")
+        return Case(integ, prob, policy, log_theta, forward, gradient, solution, np.asarray(sensitivity))
 
-    return memo(("case", integrator_name, problem_name, policy_name, gradient), build)
+    return memo(("case", integrator_name, problem_name, policy_name), build)
 
 
 UNREFERENCED = {
@@ -239,54 +219,58 @@ UNREFERENCED = {
              "did not finish within 10 minutes",
 }
 """Problems whose reference sensitivity is too costly to compute in a benchmark's setup (measured on a 2-core
-machine, November 2026); the others' take 3–17 s once, then load from ``stiffbench._reference``'s disk cache."""
+machine, November 2026); the others' take 3–17 s once, then load from the disk cache of
+``stiffbench.measure.reference_sensitivity`` (under ``stiffbench.runtime.cache_dir()``)."""
 
 
-def gradient_error(cell: dict[str, Any]) -> float:
-    """The worst parameter's relative error (norm-wise over the observation times and components) of a
-    gradient cell's sensitivity against the reference one: exact for an ``AbstractExactProblem``, otherwise
-    the forward sensitivity equations solved by SciPy (``stiffbench._reference``), as ``stiffbench
-    gradients`` does."""
-    from stiffbench._gradients import _rel
-    from stiffbench._reference import reference_sensitivity
+def relative_error(S: np.ndarray, S_ref: np.ndarray) -> float | None:
+    """``‖S − S_ref‖/‖S_ref‖`` (Frobenius norms over times and components), the ``rel_err`` of a gradient record's
+    ``Fidelity``; None where it is not finite or the reference is zero."""
+    scale = float(np.linalg.norm(S_ref))
+    if scale == 0:
+        return None
+    error = float(np.linalg.norm(np.asarray(S) - np.asarray(S_ref))) / scale
+    return error if np.isfinite(error) else None
 
-    prob = cell["problem"]
+
+def gradient_error(cell: Case) -> float:
+    """The worst parameter's relative error (:func:`relative_error`) of a case's sensitivity against the reference
+    one (``stiffbench.measure.reference_sensitivity``: exact for an ``AbstractExactProblem``, otherwise the forward
+    sensitivity equations solved by SciPy), as ``max_rel_err`` of ``stiffbench gradients``' records."""
+    prob = cell.problem
     if prob.name in UNREFERENCED:
         raise NotImplementedError(f"{prob.name}: {UNREFERENCED[prob.name]}")
-    _, reference, _ = reference_sensitivity(prob, prob.parameters)
-    errors = [_rel(cell["sensitivity"][name], reference[name]) for name in reference]
-    if None in errors:
+    reference = reference_sensitivity(prob, dict(prob.parameters))
+    (S,) = cell.sensitivity  # the batch of one row
+    errors = {name: relative_error(S[..., j], reference.sensitivity[name]) for j, name in enumerate(cell.names)}
+    if None in errors.values():
         raise RuntimeError(f"{prob.name}: a sensitivity is not finite or its reference is zero: {errors}")
-    return max(errors)
+    return max(errors.values())
 
 
-def stability_sweep(integ) -> tuple[Any, tuple, float]:
-    """``(compiled, args, compile seconds)``: the vmapped one-step ``R, R'`` function on the default grid.
-
-    The function ``stiffbench._stability.computed_stability`` compiles and times (from its helpers), so
-    that asv can time just the call; computed_stability itself compiles on every call.
-    """
-    from stiffbench import _stability
-    from stiffbench.theory import stability_function
-
-    z = _stability.StabilityGrid().z()
-    args = (jnp.asarray(z.real), jnp.asarray(z.imag))
-    multistep = getattr(stiffbench, "AbstractMultistepIntegrator", ())
-    if isinstance(integ, multistep):
-        if integ.theory is None:
-            raise NotImplementedError(f"{integ.name}: a multistep integrator is measured from its theory; it has none")
-        root = stability_function(integ.theory).R(z)
-        point = _stability._one_multistep(integ)
-        args = (*args, jnp.asarray(root.real), jnp.asarray(root.imag))
-    else:
-        point = _stability._one_step(integ)
-    compiled, seconds = compile_timed(jax.vmap(point), *args)
-    return compiled, args, seconds
+GRID = StabilityGrid()
+"""The default grid, that of ``stiffbench run``."""
 
 
-def stability_summary(integrator_name: str) -> dict[str, Any]:
-    """``measure_stability(...)["summary"]`` on the default grid (that of ``stiffbench run``)."""
-    from stiffbench._stability import StabilityGrid, measure_stability
+def stability_sweep(integ) -> kernels.Program:
+    """The vmapped one-step ``R, R'`` program on the default grid, compiled
+    (:func:`stiffbench.measure.kernels.stability_program`, what ``measure_stability`` runs), so that asv can
+    time just the call."""
+    if isinstance(integ, AbstractMultistepIntegrator) and integ.theory is None:
+        raise NotImplementedError(f"{integ.name}: a multistep integrator is measured from its theory; it has none")
+    return kernels.stability_program(integ, GRID.z())
 
-    return memo(("stability", integrator_name),
-                lambda: measure_stability(integrator(integrator_name), StabilityGrid())["summary"])
+
+def stability_summary(integrator_name: str) -> StabilitySummary:
+    """``measure_stability(...).summary`` on the default grid; a cell that does not apply is skipped, one that
+    failed otherwise raises ``RuntimeError``."""
+
+    def build() -> StabilitySummary:
+        result = measure_stability(integrator(integrator_name), GRID)
+        if result.status == Status.NOT_APPLICABLE:
+            raise NotImplementedError(f"{integrator_name}: {result.message}")
+        if result.status != Status.OK or result.summary is None:
+            raise RuntimeError(f"{integrator_name}: {result.message}")
+        return result.summary
+
+    return memo(("stability", integrator_name), build)

@@ -1,11 +1,14 @@
 """The integrator axis: every registered integrator on the reference problem (``linear``), with a fixed step
 and an adaptive tolerance: solve and gradient time, accepted steps, gradient fidelity.
 
-Compiled and warmed up in ``setup`` (once per process, :func:`_common.case`); timed bodies call and block.
+Compiled and warmed up in ``setup`` (once per process, :func:`_common.case`: the vmapped programs of a gradient
+cell, ``stiffbench.measure.kernels.gradient_programs``, on one row of default parameters); timed bodies call and
+block.
 """
 
-import jax
 import numpy as np
+
+import stiffbench
 
 from . import _common as c
 
@@ -21,16 +24,16 @@ class Solve:
     rounds = 1  # each round is another process, which traces again: see _common.py
 
     def setup(self, integrator, policy):
-        c.enable_compilation_cache()
-        cell = c.case(integrator, PROBLEM, policy)
-        self.forward, self.args = cell["compiled"], cell["args"]
+        stiffbench.configure()
+        self.forward = c.case(integrator, PROBLEM, policy).forward
 
     def time_solve(self, integrator, policy):
-        jax.block_until_ready(self.forward(self.args))
+        self.forward()
 
 
 class Gradient:
-    """Time of one compiled gradient ``∂ys/∂log θ`` (``jax.jacrev`` through ``solve``)."""
+    """Time of one compiled gradient ``∂ys/∂log θ`` (``jax.jacrev`` through ``solve``:
+    ``stiffbench.measure.kernels.gradient``)."""
 
     params = Solve.params
     param_names = Solve.param_names
@@ -38,12 +41,11 @@ class Gradient:
     rounds = 1
 
     def setup(self, integrator, policy):
-        c.enable_compilation_cache()
-        cell = c.case(integrator, PROBLEM, policy, gradient=True)
-        self.gradient, self.args = cell["compiled"], cell["args"]
+        stiffbench.configure()
+        self.gradient = c.case(integrator, PROBLEM, policy).gradient
 
     def time_gradient(self, integrator, policy):
-        jax.block_until_ready(self.gradient(self.args))
+        self.gradient()
 
 
 class Steps:
@@ -56,8 +58,8 @@ class Steps:
     rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, integrator, policy):
-        c.enable_compilation_cache()
-        self.solution = c.case(integrator, PROBLEM, policy)["solution"]
+        stiffbench.configure()
+        self.solution = c.case(integrator, PROBLEM, policy).solution
 
     def track_steps(self, integrator, policy):
         return int(np.max(np.asarray(self.solution.num_steps)))
@@ -75,8 +77,8 @@ class GradientFidelity:
     rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, integrator, policy):
-        c.enable_compilation_cache()
-        self.error = c.gradient_error(c.case(integrator, PROBLEM, policy, gradient=True))
+        stiffbench.configure()
+        self.error = c.gradient_error(c.case(integrator, PROBLEM, policy))
 
     def track_gradient_rel_err(self, integrator, policy):
         return self.error

@@ -1,11 +1,13 @@
 """The suite's own overhead: a gradient through stiffbench's plugin path against the same diffrax call by hand.
 
-Both are ``jax.jacrev`` of the states at the observation times with respect to log-parameters, compiled.
-The plugin path is ``registry.integrators["diffrax-kvaerno5"].solve(...)`` (it builds the terms and the
-step-size controller, maps diffrax's result to a ``Status`` and checks finiteness); by hand is
-``diffrax.diffeqsolve`` with the plugin's solver and adjoint and the same controller, ``SaveAt``,
-``max_steps`` and ``throw=False``. ``track_overhead_ratio`` makes the overhead a tracked number; the
-target is at most 1.05.
+Both are ``jax.jacrev`` of the states at the observation times with respect to log-parameters (the primal
+solution as auxiliary output), vmapped over a batch of one row (the problem's defaults) and compiled. The
+plugin path is the gradient program of a ``stiffbench run`` gradient cell
+(``stiffbench.measure.kernels.gradient_programs``), through
+``registry.integrators["diffrax-kvaerno5"].solve(...)`` (it builds the terms and the step-size controller, maps
+diffrax's result to a ``Status`` and checks finiteness); by hand is ``diffrax.diffeqsolve`` with the plugin's
+solver and adjoint and the same controller, ``SaveAt``, ``max_steps`` and ``throw=False``.
+``track_overhead_ratio`` makes the overhead a tracked number; the target is at most 1.05.
 """
 
 import time
@@ -14,6 +16,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import stiffbench
+from stiffbench.measure import kernels
+
 from . import _common as c
 
 INTEGRATOR = "diffrax-kvaerno5"
@@ -21,13 +26,13 @@ PROBLEM = "linear"
 
 
 def _by_hand(policy_name):
-    """The compiled gradient of the hand-written diffrax call, checked against the plugin path's."""
+    """The compiled gradient programs of the plugin path and of the hand-written diffrax call, checked to agree."""
     import diffrax
 
     from stiffbench import FixedStep
 
-    cell = c.case(INTEGRATOR, PROBLEM, policy_name)  # the forward solve, compiled and its status checked
-    integ, prob, policy, args, solve = cell["integrator"], cell["problem"], cell["policy"], cell["args"], cell["solve"]
+    cell = c.case(INTEGRATOR, PROBLEM, policy_name)  # the plugin path, compiled and its status checked
+    integ, prob, policy, names = cell.integrator, cell.problem, cell.policy, cell.names
     solver, adjoint = getattr(integ, "solver", None), getattr(integ, "adjoint", None)
     if solver is None or adjoint is None:
         raise NotImplementedError(f"{INTEGRATOR} no longer exposes the diffrax solver and adjoint it uses")
@@ -41,24 +46,28 @@ def _by_hand(policy_name):
         ts=jnp.asarray(ts))
 
     def ys(log_theta):
-        params = {k: jnp.exp(v) for k, v in log_theta.items()}
-        return diffrax.diffeqsolve(term, solver, t0=float(prob.t0), t1=float(ts[-1]), dt0=None, y0=y0, args=params,
-                                   saveat=saveat, stepsize_controller=controller, adjoint=adjoint,
-                                   max_steps=max_steps, throw=False).ys
+        params = dict(zip(names, jnp.exp(log_theta), strict=True))
+        sol = diffrax.diffeqsolve(term, solver, t0=float(prob.t0), t1=float(ts[-1]), dt0=None, y0=y0, args=params,
+                                  saveat=saveat, stepsize_controller=controller, adjoint=adjoint,
+                                  max_steps=max_steps, throw=False)
+        return sol.ys, (sol.ys, sol.stats["num_accepted_steps"], sol.stats["num_rejected_steps"], sol.result._value)
 
-    plugin, _ = c.compile_timed(jax.jacrev(lambda log_theta: solve(log_theta).ys), args)
-    by_hand, _ = c.compile_timed(jax.jacrev(ys), args)
-    expected, got = jax.block_until_ready(plugin(args)), jax.block_until_ready(by_hand(args))
-    for name in expected:
-        if not np.allclose(np.asarray(got[name]), np.asarray(expected[name]), rtol=1e-12, atol=0):
+    plugin = cell.gradient
+    by_hand = kernels.compile_program(jax.vmap(jax.jacrev(ys, has_aux=True)), cell.log_theta)
+    (expected, solution), (got, (got_ys, *_)) = plugin(), by_hand()
+    expected, got = np.asarray(expected), np.asarray(got)  # shape (1, times, components, parameters)
+    for j, name in enumerate(names):
+        if not np.allclose(got[..., j], expected[..., j], rtol=1e-12, atol=0):
             raise RuntimeError(f"the hand-written diffrax gradient differs from the plugin path's for {name!r}: "
                                "they no longer compute the same thing")
-    return plugin, by_hand, args
+    if not np.allclose(np.asarray(got_ys), np.asarray(solution.ys), rtol=1e-12, atol=0):
+        raise RuntimeError("the hand-written diffrax solve's states differ from the plugin path's")
+    return plugin, by_hand
 
 
-def _call_time(fn, args) -> float:
+def _call_time(program) -> float:
     start = time.perf_counter()
-    jax.block_until_ready(fn(args))
+    program()
     return time.perf_counter() - start
 
 
@@ -68,14 +77,14 @@ class Overhead:
     timeout = 300
 
     def setup(self, policy):
-        c.enable_compilation_cache()
-        self.plugin, self.by_hand, self.args = c.memo(("overhead", policy), lambda: _by_hand(policy))
+        stiffbench.configure()
+        self.plugin, self.by_hand = c.memo(("overhead", policy), lambda: _by_hand(policy))
 
     def time_gradient_plugin_path(self, policy):
-        jax.block_until_ready(self.plugin(self.args))
+        self.plugin()
 
     def time_gradient_by_hand(self, policy):
-        jax.block_until_ready(self.by_hand(self.args))
+        self.by_hand()
 
     def track_overhead_ratio(self, policy):
         """Plugin path over by hand: the ratio of the 10th percentiles of single-call times, the two sampled
@@ -85,7 +94,7 @@ class Overhead:
         pair = [("plugin", self.plugin), ("by_hand", self.by_hand)]
         for k in range(200):
             for label, fn in pair if k % 2 else pair[::-1]:  # alternate the order: neither gets a warmer start
-                samples[label].append(_call_time(fn, self.args))
+                samples[label].append(_call_time(fn))
         return float(np.percentile(samples["plugin"], 10) / np.percentile(samples["by_hand"], 10))
 
     track_overhead_ratio.unit = "ratio"

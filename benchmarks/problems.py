@@ -2,11 +2,14 @@
 steps (rtol 1e-6, atol 1e-12): solve and gradient time, the gradient's memory, accepted steps, and the
 gradient fidelity against exact or reference sensitivities.
 
-Compiled and warmed up in ``setup`` (once per process, :func:`_common.case`); timed bodies call and block.
+Compiled and warmed up in ``setup`` (once per process, :func:`_common.case`: the vmapped programs of a gradient
+cell, ``stiffbench.measure.kernels.gradient_programs``, on one row of default parameters); timed bodies call and
+block.
 """
 
-import jax
 import numpy as np
+
+import stiffbench
 
 from . import _common as c
 
@@ -22,16 +25,16 @@ class Solve:
     rounds = 1  # each round is another process, which traces again: see _common.py
 
     def setup(self, problem, integrator):
-        c.enable_compilation_cache()
-        cell = c.case(integrator, problem, POLICY)
-        self.forward, self.args = cell["compiled"], cell["args"]
+        stiffbench.configure()
+        self.forward = c.case(integrator, problem, POLICY).forward
 
     def time_solve(self, problem, integrator):
-        jax.block_until_ready(self.forward(self.args))
+        self.forward()
 
 
 class Gradient:
-    """Time of one compiled gradient ``∂ys/∂log θ`` (``jax.jacrev`` through ``solve``), and the memory XLA
+    """Time of one compiled gradient ``∂ys/∂log θ`` (``jax.jacrev`` through ``solve``:
+    ``stiffbench.measure.kernels.gradient``), and the memory XLA
     assigns to it: arguments, outputs and temporaries of the compiled gradient (``memory_analysis()``), a
     deterministic number that grows with the dimension and with what reverse mode keeps of the steps."""
 
@@ -41,15 +44,14 @@ class Gradient:
     rounds = 1
 
     def setup(self, problem, integrator):
-        c.enable_compilation_cache()
-        cell = c.case(integrator, problem, POLICY, gradient=True)
-        self.gradient, self.args = cell["compiled"], cell["args"]
+        stiffbench.configure()
+        self.gradient = c.case(integrator, problem, POLICY).gradient
 
     def time_gradient(self, problem, integrator):
-        jax.block_until_ready(self.gradient(self.args))
+        self.gradient()
 
     def track_gradient_memory(self, problem, integrator):
-        m = self.gradient.memory_analysis()
+        m = self.gradient.compiled.memory_analysis()
         return m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes - m.alias_size_in_bytes
 
     track_gradient_memory.unit = "bytes"
@@ -57,7 +59,8 @@ class Gradient:
 
 class GradientPeakMemory:
     """Peak resident memory of the process that compiles and computes one gradient (asv's ``peakmem_``: the
-    whole process). The interpreter, JAX, the plugins and XLA's compile (a few hundred MB) dominate it; the
+    whole process; it compiles the cell's forward solve too, as ``kernels.gradient_programs`` compiles both).
+    The interpreter, JAX, the plugins and XLA's compile (a few hundred MB) dominate it; the
     gradient's own memory is ``Gradient.track_gradient_memory``. The persistent compilation cache is off
     here, so that every run compiles and the number does not depend on the state of the cache (a cache
     load takes about 100 MB less than a compile)."""
@@ -68,12 +71,11 @@ class GradientPeakMemory:
     rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, problem, integrator):
-        c.disable_compilation_cache()
-        cell = c.case(integrator, problem, POLICY, gradient=True)
-        self.gradient, self.args = cell["compiled"], cell["args"]
+        stiffbench.configure(compilation_cache=False)
+        self.gradient = c.case(integrator, problem, POLICY).gradient
 
     def peakmem_gradient(self, problem, integrator):
-        jax.block_until_ready(self.gradient(self.args))
+        self.gradient()
 
 
 class Steps:
@@ -85,8 +87,8 @@ class Steps:
     rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, problem, integrator):
-        c.enable_compilation_cache()
-        self.solution = c.case(integrator, problem, POLICY)["solution"]
+        stiffbench.configure()
+        self.solution = c.case(integrator, problem, POLICY).solution
 
     def track_steps(self, problem, integrator):
         return int(np.max(np.asarray(self.solution.num_steps)))
@@ -96,7 +98,8 @@ class Steps:
 
 class GradientFidelity:
     """Relative error of the autodiff sensitivity against the exact one (``AbstractExactProblem``) or the
-    reference one (``stiffbench._reference``); skipped where that reference is too costly (``UNREFERENCED``)."""
+    reference one (``stiffbench.measure.reference_sensitivity``); skipped where that reference is too costly
+    (``UNREFERENCED``)."""
 
     params = Solve.params
     param_names = Solve.param_names
@@ -104,8 +107,8 @@ class GradientFidelity:
     rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, problem, integrator):
-        c.enable_compilation_cache()
-        self.error = c.gradient_error(c.case(integrator, problem, POLICY, gradient=True))
+        stiffbench.configure()
+        self.error = c.gradient_error(c.case(integrator, problem, POLICY))
 
     def track_gradient_rel_err(self, problem, integrator):
         return self.error

@@ -1,13 +1,14 @@
 """The stability sweep per integrator: its run time, its agreement with theory, its decay, its compile time."""
 
-import jax
+import stiffbench
 
 from . import _common as c
 
 
 class StabilitySweep:
     """Time of the vmapped, compiled ``R(z)``, ``R'(z)`` function over the default grid (200 points, |z|
-    from 1e-2 to 1e8), as ``stiffbench run`` measures it. Compiled in ``setup``; the body calls and blocks."""
+    from 1e-2 to 1e8), as ``stiffbench run`` measures it (``stiffbench.measure.kernels.stability_program``).
+    Compiled in ``setup``; the body calls and blocks."""
 
     params = (c.INTEGRATORS,)
     param_names = ("integrator",)
@@ -15,23 +16,24 @@ class StabilitySweep:
     rounds = 1  # each round is another process, which re-traces: see _common.py
 
     def setup(self, integrator):
-        c.enable_compilation_cache()
+        stiffbench.configure()
 
         def build():
-            compiled, args, _ = c.stability_sweep(c.integrator(integrator))
-            jax.block_until_ready(compiled(*args))  # warm-up
-            return compiled, args
+            program = c.stability_sweep(c.integrator(integrator))
+            program()  # warm-up
+            return program
 
-        self.compiled, self.args = c.memo(("sweep", integrator), build)
+        self.program = c.memo(("sweep", integrator), build)
 
     def time_stability_sweep(self, integrator):
-        jax.block_until_ready(self.compiled(*self.args))
+        self.program()
 
 
 class StabilityAgreement:
     """Worst relative error of the computed ``R'`` up to ``|z| = 1e6`` against the theory: the
-    ``agreement`` entry with ``abs_z_max`` 1e6 of the ``measure_stability`` summary, over the points whose
-    solve succeeded. An integrator without a theory has nothing to compare with and is skipped."""
+    ``agreement`` entry with ``abs_z_max`` 1e6 of the ``measure_stability`` summary (``summary.level(1e6)``),
+    over the points whose solve succeeded. An integrator without a theory has nothing to compare with and is
+    skipped."""
 
     params = (c.INTEGRATORS,)
     param_names = ("integrator",)
@@ -39,14 +41,14 @@ class StabilityAgreement:
     rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, integrator):
-        c.enable_compilation_cache()
+        stiffbench.configure()
         if c.integrator(integrator).theory is None:
             raise NotImplementedError(f"{integrator}: no theory to compare with")
         summary = c.stability_summary(integrator)
-        (entry,) = (a for a in summary["agreement"] if a["abs_z_max"] == 1e6)
-        if entry["max_rel_err_dR"] is None:
-            raise RuntimeError(f"{integrator}: no point up to |z| = 1e6 solved: {summary['failures']}")
-        self.error = entry["max_rel_err_dR"]
+        entry = summary.level(1e6)
+        if entry is None or entry.max_rel_err_dR is None:
+            raise RuntimeError(f"{integrator}: no point up to |z| = 1e6 solved: {dict(summary.failures)}")
+        self.error = entry.max_rel_err_dR
 
     def track_dR_rel_err_1e6(self, integrator):
         return self.error
@@ -71,11 +73,11 @@ class StabilityDecay:
     rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, integrator):
-        c.enable_compilation_cache()
+        stiffbench.configure()
         summary = c.stability_summary(integrator)
-        if summary["decay_exponent_computed"] is None:
-            raise RuntimeError(f"{integrator}: too few solved points to fit a decay: {summary['failures']}")
-        self.exponent = summary["decay_exponent_computed"]
+        if summary.decay_exponent_computed is None:
+            raise RuntimeError(f"{integrator}: too few solved points to fit a decay: {dict(summary.failures)}")
+        self.exponent = summary.decay_exponent_computed
 
     def track_dR_decay_per_decade(self, integrator):
         return 10.0**self.exponent
@@ -85,7 +87,8 @@ class StabilityDecay:
 
 class StabilityCompile:
     """Seconds to trace, lower and compile the stability sweep (the ``compile s`` column of
-    ``stiffbench run``), with JAX's persistent compilation cache off: what a user's first run pays."""
+    ``stiffbench run``, ``Program.compile_s`` of ``kernels.stability_program``), with JAX's persistent compilation
+    cache off: what a user's first run pays."""
 
     params = (c.INTEGRATORS,)
     param_names = ("integrator",)
@@ -93,8 +96,9 @@ class StabilityCompile:
     rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, integrator):
-        c.disable_compilation_cache()
-        self.seconds = c.memo(("sweep-compile", integrator), lambda: c.stability_sweep(c.integrator(integrator))[2])
+        stiffbench.configure(compilation_cache=False)
+        self.seconds = c.memo(("sweep-compile", integrator),
+                              lambda: c.stability_sweep(c.integrator(integrator)).compile_s)
 
     def track_compile_time(self, integrator):
         return self.seconds

@@ -1,44 +1,38 @@
 """stiffbench: how implicit ODE integrators shape the gradients that flow through them.
 
-The host: plugin contract and manager, registry, stability theory, measurements, records and the CLI.
-It holds no solver and no problem; those arrive as plugins (the built-ins included).
+The host: plugin contract and manager, registry, stability theory, measurements, records, sweeps, reports and
+the CLI. It holds no solver and no problem; those arrive as plugins (the built-ins included).
 """
 
-import jax
+from . import runtime
 
-# float64 is the numerical substrate of every measurement: R(z) ~ 1e-8 and R'(z) ~ 1e-16 at |z| = 1e8.
-jax.config.update("jax_enable_x64", True)
+# Every use of the library needs float64 (R(z) ~ 1e-8, R'(z) ~ 1e-16 at |z| = 1e8) and equinox's error mode set
+# before equinox is first imported; runtime.configure() adds the caches. See stiffbench/runtime.py.
+runtime.enable_float64()
+runtime.set_error_mode()
 
 from ._host import PluginManager, make_plugin_manager  # noqa: E402
-from ._integrator import (  # noqa: E402
+from ._registry import Catalog, Registry, build_registry, load_registry  # noqa: E402
+from .contracts import (  # noqa: E402
+    AbstractExactProblem,
     AbstractIntegrator,
+    AbstractLinearProblem,
     AbstractMultistepIntegrator,
+    AbstractProblem,
     AdaptiveStep,
     FixedStep,
+    ReferenceSolution,
     Solution,
     Status,
     StepPolicy,
-)
-from ._problem import (  # noqa: E402
-    AbstractExactProblem,
-    AbstractLinearProblem,
-    AbstractProblem,
-    ReferenceSolution,
     StiffnessKnob,
 )
-from ._records import enable_compilation_cache  # noqa: E402
-from ._registry import (  # noqa: E402
-    Catalog,
-    RegistrationError,
-    Registry,
-    UnknownNameError,
-    build_registry,
-    load_registry,
-)
+from .errors import ConfigError, RegistrationError, UnknownNameError, UsageError  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
+from .runtime import configure  # noqa: E402
 from .theory import ButcherTableau, RationalFunction, StabilityFunction, stability_function  # noqa: E402
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AbstractExactProblem",
@@ -49,6 +43,7 @@ __all__ = [
     "AdaptiveStep",
     "ButcherTableau",
     "Catalog",
+    "ConfigError",
     "FixedStep",
     "PluginManager",
     "RationalFunction",
@@ -61,8 +56,9 @@ __all__ = [
     "StepPolicy",
     "StiffnessKnob",
     "UnknownNameError",
+    "UsageError",
     "build_registry",
-    "enable_compilation_cache",
+    "configure",
     "hookimpl",
     "load_registry",
     "make_plugin_manager",

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Generic, TypeVar, final
 
 from ._host import PluginManager, make_plugin_manager
-from ._integrator import NAME_PATTERN, AbstractIntegrator
-from ._problem import AbstractProblem
+from .contracts import AbstractIntegrator, AbstractProblem, integrator_problems, problem_problems
+from .errors import RegistrationError, UnknownNameError
 
 T = TypeVar("T", AbstractIntegrator, AbstractProblem)
-
-
-class RegistrationError(ValueError):
-    """A ``register`` call was refused (bad name, missing attribute or duplicate)."""
-
-
-class UnknownNameError(KeyError):
-    """A requested integrator or problem is not registered; the message suggests the closest names."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @final
@@ -38,9 +27,9 @@ class Catalog(Generic[T]):
         try:
             return self.items[name]
         except KeyError:
-            raise UnknownNameError(_unknown(self.kind, name, self.items)) from None
+            raise UnknownNameError(unknown_name(self.kind, name, self.items)) from None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.items)
 
     def __len__(self) -> int:
@@ -49,15 +38,15 @@ class Catalog(Generic[T]):
     def __contains__(self, name: object) -> bool:
         return name in self.items
 
-    def values(self):
+    def values(self) -> Iterable[T]:
         return self.items.values()
 
     def select(self, names: Iterable[str] | None) -> list[T]:
-        """The named objects (all when ``names`` is empty or None), refusing unknown names together."""
-        names = list(names or self.items)
+        """The named objects (all when ``names`` is None), refusing unknown names together."""
+        names = list(self.items if names is None else names)
         unknown = [name for name in names if name not in self.items]
         if unknown:
-            raise UnknownNameError("; ".join(_unknown(self.kind, name, self.items) for name in unknown))
+            raise UnknownNameError("; ".join(unknown_name(self.kind, name, self.items) for name in unknown))
         return [self.items[name] for name in dict.fromkeys(names)]
 
 
@@ -75,12 +64,13 @@ class Registry:
 
 
 def build_registry(pm: PluginManager) -> Registry:
-    """Call every plugin's hooks and collect what they register.
+    """Call every plugin's hooks through pluggy and collect what they register.
 
-    Plugins are called in load order (entry points by name, then plugin directories, then direct
-    plugins), so of two plugins claiming one name, the one loaded later is refused. A plugin whose hook
-    raises (including a refused ``register`` call) is recorded in ``failures`` and contributes nothing
-    from that hook; the others still load. What is registered is ordered by name.
+    Each plugin's hook is called on its own (with any hook wrappers around it), so that one that raises fails
+    alone: it is recorded in ``failures`` and contributes nothing from that hook; the others still load.
+    Plugins are called in pluggy's ``tryfirst`` / normal / ``trylast`` groups and, within a group, in load
+    order (entry points by name, then plugin directories, then direct plugins), so that of two plugins claiming
+    one name, the one called later is refused. What is registered is ordered by name.
     """
     failures = dict(pm.failures)
     integrators = _collect(pm, "register_integrators", AbstractIntegrator, "integrator", failures)
@@ -99,14 +89,19 @@ def load_registry(
 def _collect(pm: PluginManager, hook_name: str, cls: type, kind: str, failures: dict[str, str]) -> Catalog:
     items: dict[str, object] = {}
     plugins: dict[str, str] = {}
+    impls = getattr(pm.hook, hook_name).get_hookimpls()
+    plain = [impl for impl in impls if not (impl.hookwrapper or impl.wrapper)]
     load_order = {name: k for k, name in enumerate(pm.sources)}
-    impls = sorted(getattr(pm.hook, hook_name).get_hookimpls(), key=lambda impl: load_order[impl.plugin_name])
-    for impl in impls:
+    plain.sort(key=lambda i: (0 if i.tryfirst else 2 if i.trylast else 1, load_order.get(i.plugin_name, 0)))
+    for impl in plain:
         plugin = impl.plugin_name
+        if plugin in failures:
+            continue
         staged: dict[str, object] = {}
         register = _make_register(hook_name, cls, kind, plugin, staged, items, plugins, pm.sources)
+        caller = pm.subset_hook_caller(hook_name, remove_plugins=[i.plugin for i in plain if i is not impl])
         try:
-            impl.function(register=register)
+            caller(register=register)
         except Exception as exc:  # noqa: BLE001 -- a raising hook fails its plugin, not the registry
             failures[plugin] = f"{hook_name}() failed: {type(exc).__name__}: {exc}"
             continue
@@ -120,14 +115,12 @@ def _make_register(hook_name, cls, kind, plugin, staged, items, plugins, sources
     def register(obj: object) -> None:
         if not isinstance(obj, cls):
             raise TypeError(f"{hook_name}() expects an {cls.__name__}, got {type(obj).__name__} {obj!r:.80}")
-        missing = [attr for attr in cls.REQUIRED if not hasattr(obj, attr)]
-        if missing:
-            raise RegistrationError(f"{kind} {obj!r:.80} lacks required attributes: {', '.join(missing)}")
+        problems = integrator_problems(obj) if kind == "integrator" else problem_problems(obj)
+        if problems:
+            name = getattr(obj, "name", None)
+            what = f"{kind} {name!r}" if isinstance(name, str) else f"{kind} {type(obj).__name__}"
+            raise RegistrationError(f"{what} refused: {'; '.join(problems)}")
         name = obj.name
-        if not isinstance(name, str) or not NAME_PATTERN.match(name):
-            raise RegistrationError(
-                f"{kind} name {name!r} must be lowercase words joined by hyphens, like 'radau-iia-5'"
-            )
         if name in staged or name in items:
             first = plugins.get(name, plugin)
             raise RegistrationError(
@@ -139,7 +132,8 @@ def _make_register(hook_name, cls, kind, plugin, staged, items, plugins, sources
     return register
 
 
-def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
+def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
+    """``unknown <kind> 'x'; did you mean 'y'? (known: ...)``: the message of every unknown name."""
     known = list(known)
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""

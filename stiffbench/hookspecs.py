@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from ._integrator import AbstractIntegrator
-    from ._problem import AbstractProblem
+    from .contracts import AbstractIntegrator, AbstractProblem
 
 hookspec = pluggy.HookspecMarker("stiffbench")
 hookimpl = pluggy.HookimplMarker("stiffbench")

@@ -8,6 +8,10 @@ import pytest
 
 import stiffbench
 
+# The same runtime as the CLI (EQX_ON_ERROR=nan, float64, the compilation cache), set before any fixture loads a
+# plugin: equinox reads its error mode once, when the first plugin imports it.
+stiffbench.configure()
+
 
 @pytest.fixture(scope="session")
 def registry() -> stiffbench.Registry:

@@ -23,7 +23,7 @@ from pathlib import Path
 import asv.util as asv_util
 import pytest
 
-from stiffbench._records import CACHE_DIR
+from stiffbench.runtime import cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBSET = r"\('backward-euler'|\('robertson-40', 'rodas4'\)|^registry\.|^overhead\..*\('adaptive"
@@ -39,7 +39,7 @@ def asv(tmp_path_factory):
                 **{key: str(home / key) for key in ("env_dir", "results_dir", "html_dir")})
     (home / "asv.conf.json").write_text(json.dumps(conf))
     # asv keeps its machine description in ~/.asv-machine.json: a throwaway home keeps the user's untouched.
-    env = {**os.environ, "HOME": str(home), "STIFFBENCH_CACHE_DIR": str(CACHE_DIR)}
+    env = {**os.environ, "HOME": str(home), "STIFFBENCH_CACHE_DIR": str(cache_dir())}
 
     def run(*args: str) -> str:
         result = subprocess.run([sys.executable, "-m", "asv", "--config", str(home / "asv.conf.json"), *args],

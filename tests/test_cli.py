@@ -21,7 +21,7 @@ def test_plugins_lists_sources_and_failures(capsys, plugin_dir):
     directory = plugin_dir("broken", BROKEN)
     code, out, _ = run(capsys, "--plugins-dir", str(directory), "plugins")
     assert code == 0
-    assert "native" in out and "entry point stiffbench" in out
+    assert "runge_kutta" in out and "entry point stiffbench" in out
     assert "failed (1):" in out and "broken" in out and "needs a package that is not installed" in out
 
 
@@ -50,29 +50,46 @@ def test_disable_blocks_a_plugin(capsys):
 
 def test_stability_json_and_out_file(capsys, tmp_path):
     out_file = tmp_path / "sub" / "stability.json"
+    out_file.parent.mkdir()
     code, out, err = run(capsys, "stability", "--integrator", "backward-euler", "--points", "8",
                          "--angle", "45", "--json", "--out", str(out_file))
     assert code == 0
     record = json.loads(out)
     assert record == json.loads(out_file.read_text())
-    assert record["schema"] == "stiffbench.stability/1"
-    assert record["environment"]["packages"]["jax"]
+    assert record["schema"] == "stiffbench.stability/2"
+    assert record["environment"]["packages"]["jax"] and record["environment"]["packages"]["scipy"]
     (result,) = record["results"]
-    assert result["integrator"] == "backward-euler" and len(result["points"]) == 16
-    point = result["points"][0]
-    assert set(point) == {"z", "R_theory", "R_computed", "dR_theory", "dR_computed", "status"}
-    assert set(result["summary"]) >= {"max_rel_err_R", "max_rel_err_dR", "decay_exponent_theory",
-                                      "decay_exponent_computed", "R_inf", "a_stable", "l_stable",
-                                      "compile_s", "run_s"}
-    assert "backward-euler: compiled in" in err
+    assert result["key"] == {"kind": "stability", "coords": {"integrator": "backward-euler"}}
+    assert set(result["points"]) == {"z", "R_theory", "R_computed", "dR_theory", "dR_computed", "status"}
+    assert len(result["points"]["z"]) == 16 and result["status"] == "ok"
+    assert set(result["summary"]) >= {"max_rel_err_R", "max_rel_err_dR", "agreement", "rays", "R_inf", "a_stable",
+                                      "l_stable", "decay_exponent_asymptotic"}
+    assert set(result["cost"]) == {"compile_s", "run_s"}
+    assert "stability backward-euler: compile" in err
     assert not list(out_file.parent.glob(".*.tmp"))  # the atomic write left no temporary file
 
 
 def test_stability_table(capsys):
-    code, out, _ = run(capsys, "stability", "--integrator", "backward-euler", "--points", "6", "--z-max", "1e4")
+    code, out, _ = run(capsys, "stability", "--integrator", "backward-euler", "--points", "6", "--z-max", "1e4",
+                       "--tail", "100")
     assert code == 0
     assert out.splitlines()[0].split()[:3] == ["integrator", "max", "err"]
     assert out.splitlines()[2].startswith("backward-euler")
+
+
+def test_out_file_is_checked_before_measuring(capsys, tmp_path, monkeypatch):
+    import stiffbench.sweep.execute
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("measured although the output cannot be saved")
+
+    monkeypatch.setattr(stiffbench.sweep.execute, "measure_cell", refuse)
+    mine = tmp_path / "notes.json"
+    mine.write_text('{"mine": true}')
+    code, _, err = run(capsys, "stability", "--integrator", "trapezoid", "--out", str(mine))
+    assert code == 2 and "does not overwrite" in err and mine.read_text() == '{"mine": true}'
+    code, _, err = run(capsys, "stability", "--integrator", "trapezoid", "--out", str(tmp_path / "no" / "x.json"))
+    assert code == 2 and "does not exist" in err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -89,6 +106,9 @@ def test_bad_names_exit_nonzero_with_a_suggestion(capsys, argv, message):
     (["stability", "--points", "0"], "at least 2"),
     (["stability", "--z-max", "-1"], "positive finite number"),
     (["stability", "--angle", "120"], r"[0, 90]"),
+    (["stability", "--z-max", "1e4", "--points", "6"], "leaves fewer than two"),
+    (["gradients", "--atol", "1e-9"], "--atol applies to adaptive steps only"),
+    (["--disable", "nativ", "list"], "--disable: unknown plugin 'nativ'"),
 ])
 def test_invalid_option_values_are_refused(capsys, argv, message):
     try:
@@ -104,7 +124,27 @@ def test_run_writes_records_into_a_directory(capsys, tmp_path):
                          "--out", str(tmp_path / "r"))
     assert code == 0 and "trapezoid" in out and "stability trapezoid: compile" in err
     record = json.loads((tmp_path / "r" / "stability.json").read_text())
-    assert record["schema"] == "stiffbench.stability/1" and len(record["results"][0]["points"]) == 400  # 2 rays
+    assert record["schema"] == "stiffbench.stability/2" and len(record["results"][0]["points"]["z"]) == 400  # 2 rays
     assert json.loads((tmp_path / "r" / "environment.json").read_text()) == record["environment"]
-    assert json.loads((tmp_path / "r" / "gradients.json").read_text())["results"][0]["problem"] == "linear"
+    gradients = json.loads((tmp_path / "r" / "gradients.json").read_text())
+    assert gradients["results"][0]["key"]["coords"]["problem"] == "linear"
     assert (tmp_path / "r" / "report.md").is_file() and (tmp_path / "r" / "config.toml").is_file()
+
+
+def test_global_options_before_and_after_the_command_combine(capsys):
+    code, out, _ = run(capsys, "--disable", "diffrax", "list", "--disable", "bdf")
+    assert code == 0 and "diffrax-kvaerno5" not in out and "bdf-2" not in out and "backward-euler" in out
+
+
+def test_an_internal_error_exits_1_with_a_hint_and_not_2(capsys, monkeypatch):
+    import stiffbench.cli.commands
+
+    def bug(*args, **kwargs):
+        raise ValueError("an internal inconsistency")
+
+    monkeypatch.setattr(stiffbench.cli.commands, "catalog", bug)
+    code, _, err = run(capsys, "list")
+    assert code == 1 and "internal error: ValueError: an internal inconsistency" in err and "--debug" in err
+    assert "Traceback" not in err
+    code, _, err = run(capsys, "--debug", "list")
+    assert code == 1 and "Traceback" in err

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from stiffbench import ButcherTableau, FixedStep, Status, stability_function
-from stiffbench._records import dumps
-from stiffbench._stability import StabilityGrid, measure_stability
-from stiffbench.plugins.diffrax_solvers import ROOT_ATOL, ROOT_RTOL
+from stiffbench.engines.diffrax_adapter import ROOT_ATOL, ROOT_RTOL
+from stiffbench.measure import measure_stability
+from stiffbench.records import StabilityGrid, dumps, to_json
 
 EXPECTED = {  # name: family, stages, order, as the papers name the methods (e.g. ARK4(3)6L: order 4, 6 stages)
     "diffrax-implicit-euler": ("Runge–Kutta", 1, 1),
@@ -176,10 +176,11 @@ def test_kencarp5_misses_l_stability_by_a_typo_in_diffrax(registry):
 def test_implementation_agrees_with_tableau_theory(measured, name):
     """One step of diffrax's code against R, R' derived from its tableau: independent computations."""
     record = measured(name)
-    assert all(p["status"] == "ok" for p in record["points"])
-    up_to_1e2 = next(a for a in record["summary"]["agreement"] if a["abs_z_max"] == 1e2)
-    assert up_to_1e2["max_rel_err_R"] <= 1e-10
-    assert up_to_1e2["max_rel_err_dR"] <= 1e-10
+    assert all(s == Status.OK for s in record.points.status)
+    up_to_1e2 = record.summary.level(1e2)
+    assert up_to_1e2.abs_z_max == 1e2
+    assert up_to_1e2.max_rel_err_R <= 1e-10
+    assert up_to_1e2.max_rel_err_dR <= 1e-10
 
 
 @pytest.mark.parametrize("name", ["diffrax-kencarp3", *(pytest.param(n, marks=pytest.mark.slow)
@@ -187,32 +188,33 @@ def test_implementation_agrees_with_tableau_theory(measured, name):
 def test_kencarp_gradient_decays_like_z_to_the_minus_two(measured, name):
     """Computed −1.98 (KenCarp3), −2.00, −2.02 (KenCarp5): their R' carries an absolute error of ~eps, which
     is 60% of |R'| ~ 3e-16 at |z| = 1e8 and tilts the fit; theory is −2.00 for all three."""
-    summary = measured(name)["summary"]
-    assert summary["decay_exponent_theory"] == pytest.approx(-2, abs=0.05)
-    assert summary["decay_exponent_computed"] == pytest.approx(-2, abs=0.05)
+    summary = measured(name).summary
+    assert summary.decay_exponent_theory == pytest.approx(-2, abs=0.05)
+    assert summary.decay_exponent_computed == pytest.approx(-2, abs=0.05)
 
 
 @pytest.mark.parametrize("name", [n if n == "diffrax-heun" else pytest.param(n, marks=pytest.mark.slow)
                                   for n in EXPLICIT])
 def test_explicit_gradient_grows_like_the_polynomial(measured, name):
     """Not A-stable, seen in the measurement: |R'| grows like |z|^(deg P − 1) on the tail, R(∞) = ∞."""
-    summary = measured(name)["summary"]
-    assert summary["decay_exponent_theory"] == pytest.approx(DEGREE[name] - 1, abs=0.05)
-    assert summary["decay_exponent_computed"] == pytest.approx(DEGREE[name] - 1, abs=0.05)
-    assert (summary["a_stable"], summary["l_stable"], summary["R_inf"]) == (False, False, None)
+    summary = measured(name).summary
+    assert summary.decay_exponent_theory == pytest.approx(DEGREE[name] - 1, abs=0.05)
+    assert summary.decay_exponent_computed == pytest.approx(DEGREE[name] - 1, abs=0.05)
+    assert (summary.a_stable, summary.l_stable, summary.R_inf) == (False, False, None)
 
 
 def test_explicit_method_at_large_z_is_reported_honestly(registry):
     """Heun on the default grid up to |z| = 1e8: no exception, non-finite values never pass as ok, strict JSON."""
     record = measure_stability(registry.integrators["diffrax-heun"], StabilityGrid())
-    for point in record["points"]:
-        if point["R_computed"] is None or point["dR_computed"] is None:
-            assert point["status"] != "ok"
-    json.dumps(record["summary"], allow_nan=False)
-    assert json.loads(dumps(record))["integrator"] == "diffrax-heun"
+    points = record.points
+    for R, dR, status in zip(points.R_computed, points.dR_computed, points.status, strict=True):
+        if R is None or dR is None:
+            assert status != Status.OK
+    json.dumps(to_json(record.summary), allow_nan=False)
+    assert json.loads(dumps(record.to_json()))["key"]["coords"]["integrator"] == "diffrax-heun" == record.integrator
     # R = 1 + z + z²/2 is 5e15 at z = −1e8, still finite: one step overflows nothing, and agrees.
-    assert record["summary"]["n_failed"] == 0
-    assert record["summary"]["max_rel_err_R"] <= 1e-12
+    assert record.summary.n_failed == 0
+    assert record.summary.max_rel_err_R <= 1e-12
 
 
 def test_kencarp_takes_many_fixed_steps_where_plain_verychord_calls_roundoff_divergence(registry):

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import types
 
 import pytest
 
 import stiffbench
-from stiffbench.plugins.native import INTEGRATORS
+from stiffbench.plugins.runge_kutta import INTEGRATORS
+from stiffbench.problems.linear import Linear
 
-BUILTIN_PLUGINS = {"native", "diffrax", "linear"}
+BUILTIN_PLUGINS = {"runge_kutta", "diffrax", "linear"}
 BACKWARD_EULER = next(i for i in INTEGRATORS if i.name == "backward-euler")
 
 ALIAS_PLUGIN = """
     import dataclasses
     from stiffbench import hookimpl
-    from stiffbench.plugins.native import INTEGRATORS
+    from stiffbench.plugins.runge_kutta import INTEGRATORS
 
     @hookimpl
     def register_integrators(register):
@@ -63,12 +65,28 @@ def test_plugin_directory_file_can_be_blocked(plugin_dir):
 
 
 def test_missing_plugin_directory_is_an_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(stiffbench.UsageError, match="does not exist"):
         stiffbench.make_plugin_manager(plugin_dirs=[tmp_path / "nope"])
 
 
-def test_direct_registration():
+def test_direct_registration_of_an_unhashable_object():
     plugin = types.SimpleNamespace(__name__="direct", register_integrators=stiffbench.hookimpl(
+        lambda register: register(BACKWARD_EULER.__class__(**{**vars(BACKWARD_EULER), "name": "direct-euler"}))
+    ))
+    registry = stiffbench.build_registry(stiffbench.make_plugin_manager(entry_points=False, plugins=[plugin]))
+    assert list(registry.integrators) == ["direct-euler"]
+    assert registry.sources == {"direct": "registered directly"}
+
+
+def _module(name, **attributes):
+    """A plugin to register directly: a module object."""
+    module = types.ModuleType(name)
+    vars(module).update(attributes)
+    return module
+
+
+def test_direct_registration_of_a_module():
+    plugin = _module("direct", register_integrators=stiffbench.hookimpl(
         lambda register: register(BACKWARD_EULER.__class__(**{**vars(BACKWARD_EULER), "name": "direct-euler"}))
     ))
     registry = stiffbench.build_registry(stiffbench.make_plugin_manager(entry_points=False, plugins=[plugin]))
@@ -118,7 +136,7 @@ def test_duplicate_name_is_an_error_naming_both_sources(plugin_dir):
     reason = registry.failures["dupe"]
     assert "duplicate integrator name 'trapezoid'" in reason
     assert "plugin 'dupe'" in reason and str(directory / "dupe.py") in reason
-    assert "plugin 'native'" in reason and "stiffbench.plugins.native" in reason
+    assert "plugin 'runge_kutta'" in reason and "stiffbench.plugins.runge_kutta" in reason
     assert registry.integrators["trapezoid"] is next(i for i in INTEGRATORS if i.name == "trapezoid")
 
 
@@ -126,7 +144,7 @@ def test_a_failing_plugin_keeps_nothing_it_registered(plugin_dir):
     directory = plugin_dir("half", """
         import dataclasses
         from stiffbench import hookimpl
-        from stiffbench.plugins.native import INTEGRATORS
+        from stiffbench.plugins.runge_kutta import INTEGRATORS
 
         @hookimpl
         def register_integrators(register):
@@ -161,6 +179,152 @@ def test_unknown_names_suggest_close_matches(registry):
         registry.integrators["backward-eulr"]
     with pytest.raises(stiffbench.UnknownNameError, match=r"unknown problem 'lineer'.*'linear'"):
         registry.problems.select(["lineer"])
+
+
+def test_select_none_is_all_and_an_empty_list_is_none(registry):
+    assert registry.integrators.select(None) == list(registry.integrators.values())
+    assert registry.problems.select(None) == list(registry.problems.values())
+    assert registry.integrators.select([]) == [] and registry.problems.select(()) == []
+    assert registry.integrators.select(["trapezoid", "backward-euler", "trapezoid"]) == [
+        registry.integrators["trapezoid"], registry.integrators["backward-euler"]]
+
+
+@pytest.mark.parametrize("blocked, message", [
+    (["difrax"], r"--disable: unknown plugin 'difrax'; did you mean 'diffrax'\?"),
+    (["diffrax", "runge-kutta"], r"unknown plugin 'runge-kutta'; did you mean 'runge_kutta'\?"),
+])
+def test_blocking_an_unknown_plugin_is_an_error(blocked, message):
+    with pytest.raises(stiffbench.UnknownNameError, match=message):
+        stiffbench.make_plugin_manager(blocked=blocked)
+
+
+def test_plugin_file_named_like_a_loaded_plugin_is_a_failure_not_a_replacement(plugin_dir):
+    directory = plugin_dir("runge_kutta", ALIAS_PLUGIN.format(name="shadow-euler"))
+    registry = stiffbench.load_registry(plugin_dirs=[directory])
+    key = f"runge_kutta ({directory / 'runge_kutta.py'})"
+    assert registry.failures == {key: registry.failures[key]}
+    assert registry.failures[key].startswith("a plugin named 'runge_kutta' is already loaded from entry point")
+    assert registry.sources["runge_kutta"].startswith("entry point stiffbench")
+    assert "shadow-euler" not in registry.integrators
+    assert registry.integrators.plugins["backward-euler"] == "runge_kutta"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Declared(stiffbench.AbstractIntegrator):
+    """An integrator whose declared attributes are whatever the test gives (backward Euler's otherwise)."""
+
+    name: str
+    theory: object = BACKWARD_EULER.theory
+    order: object = 1
+    family: str = "Runge–Kutta"
+    stages: int = 1
+    implementation: str = "a test double"
+    citation: str = "none"
+
+    def solve(self, vector_field, t0, y0, ts, params, policy):
+        return BACKWARD_EULER.solve(vector_field, t0, y0, ts, params, policy)
+
+
+def _direct(name, hook, *objects):
+    """A plugin registered directly, whose ``hook`` registers ``objects``."""
+
+    def register_all(register):
+        for obj in objects:
+            register(obj)
+
+    return _module(name, **{hook: stiffbench.hookimpl(register_all)})
+
+
+@pytest.mark.parametrize("integrator, message", [
+    (_Declared("dict-theory", theory={"A": [[1]], "b": [1], "c": [1]}),
+     "integrator 'dict-theory' refused: 'theory' must be ButcherTableau | RosenbrockMethod | LinearMultistep | "
+     "RationalFunction | None, got dict"),
+    (_Declared("string-order", order="2"), "integrator 'string-order' refused: 'order' must be int, got str '2'"),
+])
+def test_register_refuses_an_attribute_of_the_wrong_type(integrator, message):
+    good = _Declared("declared-euler")
+    pm = stiffbench.make_plugin_manager(entry_points=False, plugins=[
+        _direct("good", "register_integrators", good), _direct("bad", "register_integrators", integrator)])
+    registry = stiffbench.build_registry(pm)
+    assert registry.failures["bad"].startswith(f"register_integrators() failed: RegistrationError: {message}")
+    assert list(registry.integrators) == ["declared-euler"]
+
+
+def test_register_refuses_a_fast_parameter_that_is_not_a_parameter():
+    pm = stiffbench.make_plugin_manager(entry_points=False, plugins=[
+        _direct("good", "register_problems", Linear(name="linear-copy")),
+        _direct("bad", "register_problems", Linear(name="linear-odd", fast_parameters=("rate", "speed")))])
+    registry = stiffbench.build_registry(pm)
+    assert registry.failures["bad"] == (
+        "register_problems() failed: RegistrationError: problem 'linear-odd' refused: fast_parameters and "
+        "stiffness.parameter must name parameters (rate), got 'speed'")
+    assert list(registry.problems) == ["linear-copy"]
+
+
+def test_plugin_that_exits_on_import_is_reported_and_the_rest_load(plugin_dir):
+    directory = plugin_dir("quitter", "import sys\nsys.exit(3)\n")
+    plugin_dir("fine", ALIAS_PLUGIN.format(name="fine-euler"))
+    registry = stiffbench.load_registry(plugin_dirs=[directory])
+    assert registry.failures == {"quitter": "import failed: SystemExit: 3"}
+    assert "fine-euler" in registry.integrators and "backward-euler" in registry.integrators
+
+
+def test_tryfirst_is_honoured_when_two_plugins_claim_a_name(plugin_dir):
+    """Plugin directories load by file name, so 'late' loads after 'early'; its tryfirst hook is called first
+    and keeps the name, and 'early', called after, is the duplicate."""
+    source = """
+        import dataclasses
+        from stiffbench import hookimpl
+        from stiffbench.plugins.runge_kutta import INTEGRATORS
+
+        @hookimpl{marker}
+        def register_integrators(register):
+            register(dataclasses.replace(INTEGRATORS[0], name="shared-euler", citation="{citation}"))
+    """
+    directory = plugin_dir("early", source.format(marker="", citation="early"))
+    plugin_dir("late", source.format(marker="(tryfirst=True)", citation="late"))
+    registry = stiffbench.load_registry(plugin_dirs=[directory])
+    assert registry.integrators.plugins["shared-euler"] == "late"
+    assert registry.integrators["shared-euler"].citation == "late"
+    assert set(registry.failures) == {"early"}
+    assert "duplicate integrator name 'shared-euler': registered by plugin 'late'" in registry.failures["early"]
+
+
+def test_a_hook_wrapper_runs_around_each_plugins_registration():
+    """A new-style wrapper sees every plugin's call on its own (the registry calls them one at a time), and a
+    plugin's exception passes through it on the way to the registry's failures."""
+    events = []
+
+    def plugin(name, *integrators, fail=False):
+        def register_integrators(register):
+            for integrator in integrators:
+                register(integrator)
+                events.append(f"{name} registered {integrator.name}")
+            if fail:
+                raise RuntimeError(f"{name} broke")
+
+        return _module(name, register_integrators=stiffbench.hookimpl(register_integrators))
+
+    @stiffbench.hookimpl(wrapper=True)
+    def register_integrators(register):
+        events.append("enter")
+        try:
+            return (yield)
+        except RuntimeError as exc:
+            events.append(f"saw {exc}")
+            raise
+        finally:
+            events.append("exit")
+
+    watcher = _module("watcher", register_integrators=register_integrators)
+    pm = stiffbench.make_plugin_manager(entry_points=False, plugins=[
+        plugin("alpha", _Declared("alpha-euler")), watcher, plugin("beta", _Declared("beta-euler"), fail=True)])
+    registry = stiffbench.build_registry(pm)
+    assert events == ["enter", "alpha registered alpha-euler", "exit",
+                      "enter", "beta registered beta-euler", "saw beta broke", "exit"]
+    assert list(registry.integrators) == ["alpha-euler"]
+    assert registry.failures == {"beta": "register_integrators() failed: RuntimeError: beta broke"}
+    assert set(registry.sources) == {"alpha", "watcher"}
 
 
 def test_every_hook_is_documented_and_tested():

@@ -108,7 +108,7 @@ def test_fixed_step_grid_lands_on_observation_times():
 
 
 def test_native_engine_refuses_explicit_tableau():
-    from stiffbench.plugins.implicit_rk import ImplicitRungeKutta
+    from stiffbench.engines.runge_kutta import ImplicitRungeKutta
 
     with pytest.raises(ValueError, match="explicit"):
         ImplicitRungeKutta(name="euler", tableau=stiffbench.ButcherTableau([[0]], [1], [0]), order=1, citation="")

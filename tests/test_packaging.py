@@ -17,15 +17,15 @@ PROBE = """
 import importlib.metadata, importlib.util, json, sys
 import stiffbench
 registry = stiffbench.load_registry()
-builtins = {"native": "plugins.native", "diffrax": "plugins.diffrax_solvers", "linear": "problems.linear"}
-modules = {name: sys.modules[f"stiffbench.{module}"].__file__ for name, module in builtins.items()}
+modules = {name: sys.modules[f"stiffbench.{name}"].__file__ for name in (
+    "plugins.runge_kutta", "plugins.diffrax", "problems.linear", "engines.runge_kutta", "engines.diffrax_adapter")}
 print(json.dumps({
     "stiffbench": stiffbench.__file__,
     "modules": modules,
     "sources": registry.sources,
     "failures": registry.failures,
     "integrators": list(registry.integrators),
-    "top_level": [name for name in ("plugins", "problems") if importlib.util.find_spec(name) is not None],
+    "top_level": [name for name in ("plugins", "problems", "engines") if importlib.util.find_spec(name) is not None],
 }))
 """
 
@@ -45,13 +45,19 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_contains_builtins_inside_the_package(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    for module in ("stiffbench/plugins/native.py", "stiffbench/plugins/implicit_rk.py",
-                   "stiffbench/plugins/diffrax_solvers.py", "stiffbench/problems/linear.py", "stiffbench/cli.py"):
+    for module in ("stiffbench/plugins/runge_kutta.py", "stiffbench/plugins/diffrax.py",
+                   "stiffbench/engines/runge_kutta.py", "stiffbench/engines/diffrax_adapter.py",
+                   "stiffbench/engines/newton.py", "stiffbench/problems/linear.py", "stiffbench/cli/__init__.py",
+                   "stiffbench/theory/__init__.py", "stiffbench/contracts/__init__.py"):
         assert module in names
-    assert not [n for n in names if n.startswith(("plugins/", "problems/", "tests/"))]
+    for gone in ("stiffbench/plugins/native.py", "stiffbench/plugins/implicit_rk.py",
+                 "stiffbench/plugins/diffrax_solvers.py", "stiffbench/theory.py", "stiffbench/cli.py"):
+        assert gone not in names
+    assert not [n for n in names if n.startswith(("plugins/", "problems/", "engines/", "tests/"))]
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "[stiffbench]" in text and "native = stiffbench.plugins.native" in text
+    assert "[stiffbench]" in text and "runge_kutta = stiffbench.plugins.runge_kutta" in text
+    assert "diffrax = stiffbench.plugins.diffrax" in text and "native" not in text
     assert "stiffbench = stiffbench.cli:main" in text
 
 
@@ -65,6 +71,18 @@ def test_installed_wheel_loads_every_builtin_through_entry_points(wheel, tmp_pat
     seen = json.loads(probe.stdout)
     assert seen["stiffbench"].startswith(str(target))
     assert all(path.startswith(str(target)) for path in seen["modules"].values())
-    assert {"native", "diffrax", "linear"} <= set(seen["sources"]) and not seen["failures"]
+    assert {"runge_kutta", "diffrax", "linear"} <= set(seen["sources"]) and not seen["failures"]
     assert {"backward-euler", "trapezoid", "diffrax-implicit-euler", "diffrax-kvaerno5"} <= set(seen["integrators"])
     assert seen["top_level"] == []
+
+
+def test_ci_runs_the_readmes_test_command_with_the_verified_versions():
+    """The README's second quickstart command is what CI runs; both install the versions of constraints.txt."""
+    readme = (ROOT / "README.md").read_text()
+    commands = [line for line in readme.splitlines() if line.startswith("python3 -m venv .venv && ")]
+    assert len(commands) == 2, commands
+    assert commands[1] in (ROOT / ".ci" / "run").read_text()
+    assert all("-c constraints.txt" in command for command in commands)
+    pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().split() if "==" in line)
+    for package in ("jax", "diffrax", "equinox", "optimistix", "numpy", "scipy", "pluggy", "rich", "tomli_w"):
+        assert package.replace("_", "-") in pins or package in pins, f"{package} is not pinned in constraints.txt"

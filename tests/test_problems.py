@@ -19,7 +19,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import stiffbench
-from stiffbench._integrator import NAME_PATTERN
+from stiffbench.contracts import NAME_PATTERN
 from stiffbench.problems import e5, hires, linear_2mode, orego, pollu, robertson, van_der_pol
 
 # Registered directly rather than through the `registry` fixture, so that these tests do not depend on the

@@ -1,4 +1,4 @@
-"""The main job: sweep configuration, cells and resume, report from records, compare.
+"""The main job: sweep configuration, plan, cells and resume, report from records, compare.
 
 Kept fast: two native integrators, the ``linear`` problem, a few points. The run directory is made once per
 module (``made_run``) and copied by the tests that change it.
@@ -9,28 +9,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
 import stiffbench
-from stiffbench import _run
-from stiffbench._run import ConfigError, make_plan, parse_config
+import stiffbench.cli
+from stiffbench import sweep
 from stiffbench.cli import main
+from stiffbench.sweep import ConfigError, make_plan, parse_config
+from stiffbench.sweep import plan as plan_module
 
-CONFIG = """
-integrators = ["backward-euler", "trapezoid"]
-problems = ["linear"]
-
-[stability]
-points = 8
-angles = []
-
-[gradients]
-steps = [10]
-
-[gradients.stiffness]
-linear = [1.0, 1000.0]
-"""
+CONFIG = Path(__file__).with_name("tiny_sweep.toml").read_text()
+CELLS = ["cells/stability/backward-euler.json", "cells/stability/trapezoid.json",
+         "cells/gradients/linear/backward-euler/fixed-h0.1.json", "cells/gradients/linear/trapezoid/fixed-h0.1.json"]
 
 
 def run(capsys, *argv):
@@ -60,18 +52,18 @@ def copy_run(made_run, tmp_path):
 def measurements(monkeypatch):
     """Records which cells get measured, measuring them for real."""
     calls = []
-    stability_record, measure_gradients = _run.stability_record, _run.measure_gradients
+    measure_stability, measure_gradients = plan_module.measure_stability, plan_module.measure_gradients
 
-    def stability(integrators, *args, **kwargs):
-        calls.append(("stability", *(i.name for i in integrators)))
-        return stability_record(integrators, *args, **kwargs)
+    def stability(integrator, *args, **kwargs):
+        calls.append(("stability", integrator.name))
+        return measure_stability(integrator, *args, **kwargs)
 
     def gradients(integrator, problem, *args, **kwargs):
         calls.append(("gradients", problem.name, integrator.name))
         return measure_gradients(integrator, problem, *args, **kwargs)
 
-    monkeypatch.setattr(_run, "stability_record", stability)
-    monkeypatch.setattr(_run, "measure_gradients", gradients)
+    monkeypatch.setattr(plan_module, "measure_stability", stability)
+    monkeypatch.setattr(plan_module, "measure_gradients", gradients)
     return calls
 
 
@@ -81,10 +73,10 @@ def no_measuring(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a report or a comparison must not measure")
 
-    for module, name in [(_run, "stability_record"), (_run, "measure_gradients"), (_run, "measure_cell"),
-                         (stiffbench._stability, "measure_stability"), (stiffbench._stability, "computed_stability"),
-                         (stiffbench._gradients, "measure_gradients"), (stiffbench.cli, "load_registry")]:
-        monkeypatch.setattr(module, name, refuse)
+    for name in ("measure_stability", "measure_gradients", "measure_cost"):
+        monkeypatch.setattr(plan_module, name, refuse)
+    monkeypatch.setattr(stiffbench.sweep.execute, "measure_cell", refuse)
+    monkeypatch.setattr(stiffbench.cli, "load_registry", refuse)
 
 
 # -- configuration ----------------------------------------------------------------------------------------
@@ -95,15 +87,15 @@ def test_config_parses_and_round_trips():
     assert config.integrators == ("backward-euler", "trapezoid") and config.problems == ("linear",)
     assert (config.stability.points, config.stability.angles, config.stability.z_max) == (8, (), 1e8)
     assert config.gradients.steps == (10,) and config.gradients.stiffness == {"linear": (1.0, 1000.0)}
-    assert parse_config(_run.config_to_toml(config)) == config
-    assert parse_config("") == _run.DEFAULT
-    for quick_or_default in (_run.QUICK, _run.DEFAULT):
-        assert parse_config(_run.config_to_toml(quick_or_default)) == quick_or_default
+    assert parse_config(sweep.config_to_toml(config)) == config
+    assert parse_config("") == sweep.DEFAULT
+    for quick_or_default in (sweep.QUICK, sweep.DEFAULT):
+        assert parse_config(sweep.config_to_toml(quick_or_default)) == quick_or_default
 
 
 @pytest.mark.parametrize("text, message", [
     ("integrator = ['trapezoid']", "unknown key 'integrator' (did you mean 'integrators'?); valid keys at the top "
-                                   "level: integrators, problems, stability, gradients"),
+                                   "level: integrators, problems, stability, gradients, cost"),
     ("[gradients]\nstifness_levels = 3", "unknown key 'gradients.stifness_levels' (did you mean 'stiffness_levels'?)"
                                          "; valid keys in [gradients]: steps, dt, rtol, atol, stiffness_levels, "
                                          "stiffness"),
@@ -117,17 +109,20 @@ def test_unknown_key_names_the_key_and_the_valid_ones(text, message):
 
 @pytest.mark.parametrize("text, message", [
     ("[stability]\npoints = 'many'", "stability.points must be an integer of at least 2, got str 'many'"),
-    ("[stability]\nz_max = true", "stability.z_max must be a finite number, got bool True"),
+    ("[stability]\nz_max = true", "stability.z_max must be a positive finite number, got bool True"),
     ("[stability]\nangles = [120.0]", "[stability]: angle arg(-z) must be in [0, 90]"),
+    ("[stability]\ntail = 1e9", "leaves fewer than two of the 200 grid points"),
     ("integrators = 'trapezoid'", 'integrators must be "all" or a list of names'),
     ("[gradients]\nsteps = [0]", "gradients.steps must be a list of integers of at least 1"),
     ("[gradients]\nrtol = [-1e-6]", "gradients.rtol must be a list of positive finite numbers"),
+    ("[gradients]\natol = 1e-9", "gradients.atol applies to adaptive policies only"),
     ("[gradients]\nstiffness = [1.0]", "gradients.stiffness must be a table of problem = [values]"),
+    ("[cost]\nscipy = ['lsoda']", "unknown SciPy method(s) ['lsoda']"),
     ("stability = 3", "stability must be a table ([stability])"),
     ("integrators = [", "is not valid TOML"),
 ])
 def test_wrong_types_are_refused(text, message):
-    with pytest.raises(ConfigError, match=None) as error:
+    with pytest.raises(ConfigError) as error:
         parse_config(text)
     assert message in str(error.value)
 
@@ -135,24 +130,36 @@ def test_wrong_types_are_refused(text, message):
 def test_the_plan_checks_names_and_values_against_the_registry(registry):
     with pytest.raises(stiffbench.UnknownNameError, match="did you mean 'trapezoid'"):
         make_plan(parse_config("integrators = ['trapezoidal']"), registry)
-    with pytest.raises(ValueError, match="outside"):
-        make_plan(parse_config("problems = ['linear']\n[gradients.stiffness]\nlinear = [-1.0]"), registry)
+    with pytest.raises(ConfigError, match="outside"):
+        make_plan(parse_config("problems = ['linear']\n[gradients.stiffness]\nlinear = [1e20]"), registry)
     with pytest.raises(ConfigError, match="no step policy"):
         make_plan(parse_config("problems = ['linear']\n[gradients]\nsteps = []"), registry)
     plan = make_plan(parse_config("integrators = ['trapezoid']\nproblems = []"), registry)
-    assert not plan.gradient_cells and len(plan.stability_cells) == 1
+    assert not plan.of("gradients") and [c.key.label for c in plan.cells] == ["stability trapezoid"]
+
+
+def test_cells_are_points_in_named_axes(registry):
+    plan = make_plan(parse_config(CONFIG), registry)
+    keys = [cell.key for cell in plan.of("gradients")]
+    assert [k.coords for k in keys] == [
+        (("problem", "linear"), ("integrator", i), ("policy", "fixed-h0.1")) for i in ("backward-euler", "trapezoid")]
+    assert [k.path.as_posix() for k in keys] == CELLS[2:]
+    two_policies = make_plan(parse_config(CONFIG.replace("steps = [10]", "steps = [10]\nrtol = [1e-6]")), registry)
+    assert [c.key["policy"] for c in two_policies.of("gradients")] == [
+        "fixed-h0.1", "adaptive-rtol1e-06-atol1e-12"] * 2
 
 
 def test_quick_is_small_and_survives_a_disabled_plugin(registry):
-    plan = make_plan(_run.quick_config(registry), registry)
-    assert len(plan.integrators) == 7 and [p.name for p in plan.problems] == ["linear"]
+    plan = make_plan(sweep.quick_config(registry), registry)
+    stability = [cell["integrator"] for cell in plan.of("stability")]
+    assert len(stability) == 7 and {c["problem"].name for c in plan.of("gradients")} == {"linear"}
     assert plan.config.gradients.stiffness["linear"] == (1.0, 100.0, 1000.0, 1e4, 1e6)
-    assert {i.family for i in plan.integrators} >= {"Runge–Kutta", "Rosenbrock", "multistep", "explicit"}
+    assert {i.family for i in stability} >= {"Runge–Kutta", "Rosenbrock", "multistep", "explicit"}
     without_diffrax = stiffbench.load_registry(blocked=["diffrax"])
-    assert [i.name for i in make_plan(_run.quick_config(without_diffrax), without_diffrax).integrators] == [
-        "backward-euler", "trapezoid", "radau-iia-5", "bdf-2", "ros2"]
+    assert [c.key["integrator"] for c in make_plan(sweep.quick_config(without_diffrax), without_diffrax)
+            .of("stability")] == ["backward-euler", "trapezoid", "radau-iia-5", "bdf-2", "ros2"]
     with pytest.raises(stiffbench.UnknownNameError):  # a name the user typed is never dropped silently
-        make_plan(dataclasses.replace(_run.quick_config(registry), integrators=("radau-iia-55",)), registry)
+        make_plan(dataclasses.replace(sweep.quick_config(registry), integrators=("radau-iia-55",)), registry)
 
 
 def test_bad_config_file_exits_2_naming_the_key(capsys, tmp_path):
@@ -168,7 +175,7 @@ def test_dry_run_prints_the_effective_configuration(capsys, tmp_path):
     (tmp_path / "sweep.toml").write_text("integrators = ['trapezoid']\nproblems = ['linear']\n"
                                          "[gradients]\nstiffness_levels = 2\n")
     code, out, err = run(capsys, "run", "--config", tmp_path / "sweep.toml", "--dry-run")
-    assert code == 0 and "1 stability cells and 1 gradient cells" in err
+    assert code == 0 and "1 stability, 1 gradients cells" in err
     assert parse_config(out).gradients.stiffness == {"linear": (1.0, 1e6)}  # both ends of the scan
 
 
@@ -178,40 +185,70 @@ def test_dry_run_prints_the_effective_configuration(capsys, tmp_path):
 def test_run_writes_cells_combined_records_config_report_and_figures(made_run):
     names = {p.relative_to(made_run).as_posix() for p in made_run.rglob("*") if p.is_file()}
     assert names == {
-        "config.toml", "environment.json", "catalog.json", "stability.json", "gradients.json", "report.md",
-        "cells/stability/backward-euler.json", "cells/stability/trapezoid.json",
-        "cells/gradients/linear/backward-euler/fixed-h0.1.json", "cells/gradients/linear/trapezoid/fixed-h0.1.json",
-        "figures/stability.png", "figures/gradients-linear.png", "figures/cost.png",
+        "config.toml", "environment.json", "catalog.json", "plan.json", "stability.json", "gradients.json",
+        "report.md", *CELLS, "figures/stability.png", "figures/gradients-linear.png", "figures/cost.png",
     }
     stability = json.loads((made_run / "stability.json").read_text())
-    assert stability["schema"] == "stiffbench.stability/1"
-    assert [r["integrator"] for r in stability["results"]] == ["backward-euler", "trapezoid"]
-    assert len(stability["results"][0]["points"]) == 8
+    assert stability["schema"] == "stiffbench.stability/2"
+    assert [r["key"]["coords"]["integrator"] for r in stability["results"]] == ["backward-euler", "trapezoid"]
+    assert len(stability["results"][0]["points"]["z"]) == 8
     gradients = json.loads((made_run / "gradients.json").read_text())
-    assert gradients["schema"] == "stiffbench.gradients/1"
-    assert [(c["integrator"], c["stiffness"], c["status"]) for c in gradients["results"]] == [
-        ("backward-euler", 1.0, "ok"), ("backward-euler", 1000.0, "ok"),
-        ("trapezoid", 1.0, "ok"), ("trapezoid", 1000.0, "ok")]
+    assert gradients["schema"] == "stiffbench.gradients/2"
+    assert [(c["key"]["coords"]["integrator"], [(r["stiffness"], r["status"]) for r in c["rows"]])
+            for c in gradients["results"]] == [("backward-euler", [(1.0, "ok"), (1000.0, "ok")]),
+                                               ("trapezoid", [(1.0, "ok"), (1000.0, "ok")])]
+    assert all(set(c["cost"]) == {"compile_forward_s", "compile_gradient_s", "forward_s", "gradient_s"}
+               for c in gradients["results"])  # stored once per cell, not per stiffness value
     # the effective configuration reproduces the plan exactly
-    config = _run.read_config(made_run / "config.toml")
+    config = sweep.read_config(made_run / "config.toml")
     assert config == dataclasses.replace(parse_config(CONFIG), problems=("linear",))
     assert json.loads((made_run / "environment.json").read_text()) == stability["environment"]
     catalog = json.loads((made_run / "catalog.json").read_text())
+    assert catalog["schema"] == "stiffbench.catalog/2"
     assert [r["family"] for r in catalog["integrators"]] == ["Runge–Kutta", "Runge–Kutta"]
     report = (made_run / "report.md").read_text()
-    assert "## Catalog and stability agreement" in report and "`trapezoid`" in report
+    assert "`trapezoid`" in report and "`backward-euler`" in report
     assert (made_run / "figures" / "stability.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_resume_measures_only_the_missing_cell(capsys, copy_run, measurements):
     directory = copy_run()
-    (directory / "cells/gradients/linear/trapezoid/fixed-h0.1.json").unlink()
+    (directory / CELLS[3]).unlink()
     (directory / "gradients.json").unlink()
-    code, out, err = run(capsys, "run", "--resume", directory)
+    code, _, err = run(capsys, "run", "--resume", directory)
     assert code == 0, err
     assert measurements == [("gradients", "linear", "trapezoid")]
-    assert err.count("kept from the earlier run") == 3 and "1 cells measured (3 kept" in out
-    assert len(json.loads((directory / "gradients.json").read_text())["results"]) == 4
+    assert err.count("kept from the earlier run") == 3
+    assert len(json.loads((directory / "gradients.json").read_text())["results"]) == 2
+
+
+def test_resume_measures_again_a_cell_that_is_not_a_valid_record(capsys, copy_run, measurements):
+    directory = copy_run()
+    kept = json.loads((directory / CELLS[0]).read_text())
+    (directory / CELLS[0]).write_text('{"schema": "stiffbench.stability/2", "results": [{"key": 3}]}')
+    wrong_inputs = json.loads((directory / CELLS[2]).read_text())
+    wrong_inputs["results"][0]["inputs"]["stiffness"] = [1.0]  # a cell of another configuration
+    (directory / CELLS[2]).write_text(json.dumps(wrong_inputs))
+    (directory / CELLS[3]).write_text("{ not json")
+    code, _, err = run(capsys, "run", "--resume", directory)
+    assert code == 0, err
+    assert sorted(measurements) == [("gradients", "linear", "backward-euler"), ("gradients", "linear", "trapezoid"),
+                                    ("stability", "backward-euler")]
+    assert json.loads((directory / CELLS[0]).read_text())["results"][0]["key"] == kept["results"][0]["key"]
+
+
+def test_a_run_missing_a_cell_on_any_axis_is_incomplete(capsys, tmp_path, registry):
+    """Two step policies: losing the cell of one policy makes the run incomplete (it used to count as complete
+    because the check looked at problem and integrator only)."""
+    (tmp_path / "sweep.toml").write_text(CONFIG.replace('["backward-euler", "trapezoid"]', '["backward-euler"]')
+                                         .replace("steps = [10]", "steps = [10, 20]"))
+    assert main(["run", "--config", str(tmp_path / "sweep.toml"), "--out", str(tmp_path / "out")]) == 0
+    assert sweep.load_run(tmp_path / "out").complete
+    (tmp_path / "out" / "cells/gradients/linear/backward-euler/fixed-h0.05.json").unlink()
+    (tmp_path / "out" / "gradients.json").unlink()
+    run_records = sweep.load_run(tmp_path / "out")
+    assert not run_records.complete
+    assert [k.label for k in run_records.missing] == ["gradients linear / backward-euler / fixed-h0.05"]
 
 
 def test_resume_with_a_different_configuration_is_refused(capsys, copy_run, tmp_path, measurements):
@@ -232,24 +269,36 @@ def test_a_new_run_into_an_existing_run_directory_is_refused(capsys, copy_run, m
     assert code == 2 and "already holds a run; resume it with --resume" in err and measurements == []
 
 
+def test_a_run_never_writes_into_a_directory_that_is_not_its_own(capsys, tmp_path, measurements):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.md").write_text("my notes")
+    (mine / "stability.json").write_text("{}")
+    (tmp_path / "sweep.toml").write_text(CONFIG)
+    code, _, err = run(capsys, "run", "--config", tmp_path / "sweep.toml", "--out", mine)
+    assert code == 2 and "not an empty directory or a stiffbench run" in err
+    assert (mine / "report.md").read_text() == "my notes" and sorted(p.name for p in mine.iterdir()) == [
+        "report.md", "stability.json"]
+    assert measurements == []
+
+
 def test_a_failing_cell_is_recorded_and_the_run_goes_on(capsys, tmp_path, monkeypatch):
-    measure_gradients = _run.measure_gradients
+    measure_gradients = plan_module.measure_gradients
 
     def flaky(integrator, problem, *args):
         if integrator.name == "trapezoid":
             raise RuntimeError("reference solver exploded")
         return measure_gradients(integrator, problem, *args)
 
-    monkeypatch.setattr(_run, "measure_gradients", flaky)
+    monkeypatch.setattr(plan_module, "measure_gradients", flaky)
     (tmp_path / "sweep.toml").write_text(CONFIG)
     code, _, err = run(capsys, "run", "--config", tmp_path / "sweep.toml", "--out", tmp_path / "out")
     assert code == 0
     cells = json.loads((tmp_path / "out" / "gradients.json").read_text())["results"]
-    assert {(c["integrator"], c["status"]) for c in cells} == {
-        ("backward-euler", "ok"), ("trapezoid", "failed: RuntimeError: reference solver exploded")}
-    assert "0/2 ok; failed: RuntimeError: reference solver exploded" in err
-    report = (tmp_path / "out" / "report.md").read_text()
-    assert "## Failures" in report and "reference solver exploded" in report
+    assert [(c["key"]["coords"]["integrator"], c["status"], c["message"]) for c in cells] == [
+        ("backward-euler", "ok", "ok"), ("trapezoid", "error", "RuntimeError: reference solver exploded")]
+    assert "gradients linear / trapezoid / fixed-h0.1: RuntimeError: reference solver exploded" in err
+    assert "reference solver exploded" in (tmp_path / "out" / "report.md").read_text()
 
 
 # -- report and compare read records only -----------------------------------------------------------
@@ -269,11 +318,19 @@ def test_report_is_made_from_the_records_alone(capsys, copy_run, no_measuring):
 
 def test_report_of_an_interrupted_run_says_so(capsys, copy_run, no_measuring):
     directory = copy_run()
-    (directory / "cells/stability/trapezoid.json").unlink()
+    (directory / CELLS[1]).unlink()
     (directory / "stability.json").unlink()
     code, _, err = run(capsys, "report", directory)
-    assert code == 0 and "incomplete run" in err
-    assert "**This run is incomplete**" in (directory / "report.md").read_text()
+    assert code == 0 and "incomplete run (1 cells missing)" in err
+    assert "incomplete" in (directory / "report.md").read_text()
+
+
+def test_report_names_a_corrupt_cell_instead_of_crashing(capsys, copy_run, no_measuring):
+    directory = copy_run()
+    (directory / CELLS[2]).write_text('{"schema": "stiffbench.gradients/2", "environment": {}, "results": [1]}')
+    (directory / "gradients.json").unlink()
+    code, _, err = run(capsys, "report", directory)
+    assert code == 0 and f"{CELLS[2]} is not a valid record" in err
 
 
 def test_compare_identical_runs_says_so_in_one_line(capsys, made_run, no_measuring):
@@ -294,30 +351,36 @@ def test_compare_a_regressed_metric_exits_nonzero(capsys, made_run, copy_run, no
         record["results"][0]["summary"]["max_rel_err_dR"] = 1e-3
 
     def failed(record):
-        record["results"][1]["status"] = "failed: RuntimeError: boom"
+        record["results"][0]["rows"][1].update(status="nonlinear-solve-failed", message="did not converge")
 
-    _edit(directory / "cells/stability/trapezoid.json", worse)
-    _edit(directory / "cells/gradients/linear/backward-euler/fixed-h0.1.json", failed)
+    _edit(directory / CELLS[1], worse)
+    _edit(directory / CELLS[2], failed)
+    (directory / "stability.json").unlink()
+    (directory / "gradients.json").unlink()
     code, out, _ = run(capsys, "compare", made_run, directory)
     assert code == 1
     lines = out.splitlines()
     assert any("stability trapezoid" in line and "max rel err R'" in line and "regressed" in line for line in lines)
-    assert any("backward-euler / fixed-h0.1 / rate=1000" in line and "ok -> failed" in line for line in lines)
+    assert any("backward-euler / fixed-h0.1" in line and "1000" in line and "ok -> nonlinear-solve-failed" in line
+               for line in lines)
     assert "2 regressed" in out
     code, out, _ = run(capsys, "compare", directory, made_run)  # the other way round it is an improvement
     assert code == 0 and "0 regressed" in out and "improved" in out
 
 
-def test_compare_refuses_different_schemas_and_disjoint_cells(capsys, made_run, copy_run, tmp_path, no_measuring):
-    other = copy_run("schema")
-    for path in (other / "cells" / "stability").glob("*.json"):
-        _edit(path, lambda record: record.update(schema="stiffbench.stability/2"))
-    code, _, err = run(capsys, "compare", made_run, other)
-    assert code == 2 and "schema 'stiffbench.stability/1'" in err and "'stiffbench.stability/2'" in err
+def test_compare_refuses_old_schemas_and_disjoint_cells(capsys, made_run, copy_run, tmp_path, no_measuring):
+    old = copy_run("schema")
+    for path in (old / "cells" / "stability").glob("*.json"):
+        _edit(path, lambda record: record.update(schema="stiffbench.stability/1"))
+    code, _, err = run(capsys, "compare", made_run, old)
+    assert code == 2 and "'stiffbench.stability/1'" in err and "stiffbench run --config" in err
 
     disjoint = copy_run("disjoint")
     for path in (disjoint / "cells").rglob("*.json"):
-        _edit(path, lambda record: [r.update(integrator="radau-iia-5") for r in record["results"]])
+        _edit(path, lambda record: record["results"][0]["key"]["coords"].update(integrator="radau-iia-5"))
+    for path in disjoint.glob("*.json"):
+        if path.name in ("stability.json", "gradients.json"):
+            path.unlink()
     code, _, err = run(capsys, "compare", made_run, disjoint)
     assert code == 2 and "no cell in common" in err
 

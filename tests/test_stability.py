@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from stiffbench import Status
-from stiffbench._records import dumps
-from stiffbench._stability import SCHEMA, StabilityGrid, measure_stability, stability_record
+from stiffbench.measure import measure_stability
+from stiffbench.records import Environment, RecordSet, StabilityGrid, StabilityResult, dumps
+from stiffbench.sweep import AxisValue, Cell, measure_cell
+from stiffbench.sweep.plan import STABILITY
 
 CLOSED_FORMS = {  # R(z), R'(z) written out by hand, independent of the tableau engine
     "backward-euler": (lambda z: 1 / (1 - z), lambda z: 1 / (1 - z) ** 2),
@@ -25,7 +27,7 @@ def records(registry):
 
 
 def _columns(result, key):
-    return np.array([complex(*p[key]) if p[key] is not None else np.nan for p in result["points"]])
+    return np.array([x if x is not None else np.nan for x in getattr(result.points, key)], dtype=complex)
 
 
 @pytest.mark.parametrize("name", sorted(CLOSED_FORMS))
@@ -33,7 +35,7 @@ def test_native_agrees_with_closed_form_to_1e_10_up_to_1e6(records, name):
     R, dR = CLOSED_FORMS[name]
     result = records[name]
     z = _columns(result, "z")
-    assert all(p["status"] == "ok" for p in result["points"])
+    assert result.status == Status.OK and all(s == Status.OK for s in result.points.status)
     small = np.abs(z) <= 1e6
     err_R = np.abs(_columns(result, "R_computed") - R(z)) / np.abs(R(z))
     err_dR = np.abs(_columns(result, "dR_computed") - dR(z)) / np.abs(dR(z))
@@ -46,30 +48,33 @@ def test_native_agrees_with_closed_form_to_1e_10_up_to_1e6(records, name):
 
 @pytest.mark.parametrize("name", ["backward-euler", "trapezoid", "diffrax-implicit-euler", "diffrax-kvaerno5"])
 def test_decay_exponents_are_minus_two(records, name):
-    summary = records[name]["summary"]
-    for ray in summary["rays"]:
-        assert ray["decay_exponent_theory"] == pytest.approx(-2, abs=0.01)
-        assert ray["decay_exponent_computed"] == pytest.approx(-2, abs=0.01)
-    assert summary["decay_exponent_asymptotic"] == -2
+    summary = records[name].summary
+    assert [ray.angle_deg for ray in summary.rays] == [0.0, 60.0]
+    for ray in summary.rays:
+        assert ray.decay_exponent_theory == pytest.approx(-2, abs=0.01)
+        assert ray.decay_exponent_computed == pytest.approx(-2, abs=0.01)
+    assert summary.decay_exponent_asymptotic == -2
 
 
 def test_summary_states_properties(records):
-    be, tr = records["backward-euler"]["summary"], records["trapezoid"]["summary"]
-    assert (be["R_inf"], be["a_stable"], be["l_stable"]) == ([0.0, 0.0], True, True)
-    assert (tr["R_inf"], tr["a_stable"], tr["l_stable"]) == ([-1.0, 0.0], True, False)
-    assert be["n_points"] == 2 * GRID.points and be["n_failed"] == 0
-    assert be["compile_s"] > 0 and be["run_s"] > 0
+    be, tr = records["backward-euler"].summary, records["trapezoid"].summary
+    assert (be.R_inf, be.a_stable, be.l_stable) == (complex(0.0, 0.0), True, True)
+    assert (tr.R_inf, tr.a_stable, tr.l_stable) == (complex(-1.0, 0.0), True, False)
+    assert be.n_points == 2 * GRID.points and be.n_failed == 0 and be.failures == {}
+    cost = records["backward-euler"].cost
+    assert cost.compile_s > 0 and cost.run_s > 0
 
 
 def test_diffrax_agreement_is_measured_with_status(records):
     """diffrax's own roundoff grows with |z| (about eps·|z|² for Kvaerno5's R); R' stays close."""
     for name in ("diffrax-implicit-euler", "diffrax-kvaerno5"):
-        summary = records[name]["summary"]
-        statuses = {p["status"] for p in records[name]["points"]}
-        assert statuses <= {s.message for s in Status}
-        up_to_1e6 = next(a for a in summary["agreement"] if a["abs_z_max"] == 1e6)
-        assert up_to_1e6["max_rel_err_dR"] <= 1e-8
-        assert summary["max_rel_err_R"] is not None
+        summary = records[name].summary
+        statuses = set(records[name].points.status)
+        assert statuses <= set(Status)
+        assert summary.n_failed == sum(s != Status.OK for s in records[name].points.status)
+        up_to_1e6 = summary.level(1e6)
+        assert up_to_1e6.abs_z_max == 1e6 and up_to_1e6.max_rel_err_dR <= 1e-8
+        assert summary.max_rel_err_R is not None
 
 
 def test_complex_rays_match_closed_form(records):
@@ -91,15 +96,20 @@ def test_record_is_strict_json_and_failed_cells_are_kept(registry):
         def solve(self, *args, **kwargs):
             raise NotImplementedError("cannot take a fixed step")
 
-    grid = StabilityGrid(points=4, z_max=1e2)
-    record = stability_record([Exploding(), registry.integrators["backward-euler"]], grid, {"test": True})
-    decoded = json.loads(dumps(record))
-    assert decoded["schema"] == SCHEMA
+    grid = StabilityGrid(points=4, z_max=1e2, tail=1.0)
+    cells = [Cell(STABILITY, (("integrator", AxisValue(i.name, i)),), grid)
+             for i in (Exploding(), registry.integrators["backward-euler"])]
+    results = tuple(measure_cell(cell) for cell in cells)
+    decoded = json.loads(dumps(RecordSet(StabilityResult, Environment.current(), results).to_json()))
+    assert decoded["schema"] == "stiffbench.stability/2" == StabilityResult.SCHEMA
     assert decoded["results"][0] == {
-        "integrator": "exploding", "status": "failed: NotImplementedError: cannot take a fixed step",
-        "points": [], "summary": None,
+        "key": {"kind": "stability", "coords": {"integrator": "exploding"}},
+        "inputs": {"points": 4, "z_min": 1e-2, "z_max": 1e2, "angles": [], "tail": 1.0},
+        "status": "not-applicable", "message": "not applicable: cannot take a fixed step",
+        "points": None, "summary": None, "cost": None,
     }
-    assert decoded["results"][1]["status"] == "ok" and len(decoded["results"][1]["points"]) == 4
+    assert decoded["results"][1]["status"] == "ok" and len(decoded["results"][1]["points"]["z"]) == 4
+    assert RecordSet.from_json(StabilityResult, decoded).results == results  # and reads back as it was
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -107,6 +117,7 @@ def test_record_is_strict_json_and_failed_cells_are_kept(registry):
     ({"z_max": -1.0}, "z_max"),
     ({"z_min": 0.0}, "z_min"),
     ({"angles": (120.0,)}, r"\[0, 90\]"),
+    ({"points": 4, "z_max": 1e2}, "fewer than two of the 4 grid points"),  # the default tail = 1e3 is above z_max
 ])
 def test_grid_refuses_bad_values(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -118,12 +129,13 @@ def test_newton_failures_are_recorded_per_point_and_kept_out_of_the_summary(regi
     import dataclasses
 
     integrator = dataclasses.replace(registry.integrators["radau-iia-5"], newton_max_iter=1)
-    result = measure_stability(integrator, StabilityGrid(points=5, z_max=1e2))
-    assert {p["status"] for p in result["points"]} == {Status.NONLINEAR_SOLVE_FAILED.message}
-    assert all(p["R_computed"] is not None for p in result["points"])  # the values are still returned
-    summary = result["summary"]
-    assert summary["n_failed"] == 5 and summary["max_rel_err_R"] is None
-    assert summary["decay_exponent_computed"] is None
+    result = measure_stability(integrator, StabilityGrid(points=5, z_max=1e2, tail=10.0))
+    assert set(result.points.status) == {Status.NONLINEAR_SOLVE_FAILED}
+    assert all(R is not None for R in result.points.R_computed)  # the values are still returned
+    summary = result.summary
+    assert summary.n_failed == 5 and summary.max_rel_err_R is None
+    assert summary.failures == {"nonlinear-solve-failed": 5}
+    assert summary.decay_exponent_theory is not None and summary.decay_exponent_computed is None
 
 
 def test_multistep_root_and_derivative_through_one_step(registry):

@@ -1,7 +1,7 @@
 import math
 
 from stiffbench import ButcherTableau, hookimpl
-from stiffbench.plugins.implicit_rk import ImplicitRungeKutta
+from stiffbench.engines.runge_kutta import ImplicitRungeKutta
 
 g = 1 - 1 / math.sqrt(2)  # L-stable two-stage SDIRK of order 2
 

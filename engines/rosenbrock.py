@@ -1,0 +1,66 @@
+"""The Rosenbrock engine: linearly implicit methods in JAX: one linear solve per stage, no Newton iteration.
+
+Stages in the standard form of Hairer & Wanner II, IV.7, eq. (7.4'), for ``y' = f(t, y)``:
+``(I − h γ_ii J) k_i = h f(t + α_i h, y + Σ_{j<i} α_ij k_j) + h J Σ_{j<i} γ_ij k_j + γ_i h² ∂f/∂t``,
+``y1 = y + Σ b_i k_i``, with the exact Jacobian ``J = ∂f/∂y`` at ``(t, y)`` by ``jax.jacfwd``,
+``α_i = Σ_j α_ij`` and ``γ_i = Σ_j γ_ij``. The stability function is the Runge–Kutta one with
+``A = α + γ`` (docs/theory.md §1). Gradients are plain autodiff through the linear solves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import final
+
+import jax
+import jax.numpy as jnp
+
+from stiffbench import AbstractIntegrator, Solution, StepPolicy
+from stiffbench.engines.stepping import solve_one_step_method
+from stiffbench.theory import RosenbrockMethod
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class Rosenbrock(AbstractIntegrator):
+    """A Rosenbrock method given by its coefficients ``(α, γ, b[, b_embedded])``."""
+
+    name: str
+    method: RosenbrockMethod
+    order: int
+    citation: str
+    family: str = "Rosenbrock"
+
+    @property
+    def stages(self) -> int:
+        return self.method.stages
+
+    @property
+    def theory(self) -> RosenbrockMethod:
+        return self.method
+
+    @property
+    def implementation(self) -> str:
+        error = "embedded" if self.method.b_embedded is not None else "step doubling"
+        return f"stiffbench native JAX: exact Jacobian, one linear solve per stage; adaptive error by {error}"
+
+    def solve(self, vector_field, t0, y0, ts, params, policy: StepPolicy) -> Solution:
+        return solve_one_step_method(self, vector_field, t0, y0, ts, params, policy,
+                                     embedded=self.method.b_embedded is not None)
+
+    def step(self, f, params, t, h, y, with_error: bool = False):
+        """One step: ``(y1, error estimate or None, True)`` (nothing to converge)."""
+        alpha, gamma, b, b_embedded = self.method.arrays()
+        J = jax.jacfwd(lambda y: f(t, y, params))(y)
+        f_t = jax.jacfwd(lambda t: f(t, y, params))(t)
+        eye = jnp.eye(y.size)
+        k = []
+        for i in range(len(b)):
+            shifted = y + sum((alpha[i, j] * k[j] for j in range(i)), jnp.zeros_like(y))
+            coupling = sum((gamma[i, j] * k[j] for j in range(i)), jnp.zeros_like(y))
+            rhs = h * f(t + alpha[i].sum() * h, shifted, params) + h * (J @ coupling) + gamma[i].sum() * h**2 * f_t
+            k.append(jnp.linalg.solve(eye - h * gamma[i, i] * J, rhs))
+        K = jnp.stack(k)
+        y1 = y + jnp.asarray(b) @ K
+        error = jnp.asarray(b - b_embedded) @ K if with_error else None
+        return y1, error, jnp.bool_(True)

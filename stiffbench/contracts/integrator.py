@@ -1,0 +1,74 @@
+"""The integrator contract: what every integrator plugin provides, and the signature of its ``solve``."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from jax import Array
+
+from ..theory import LinearMultistep, MethodData
+from .policy import StepPolicy
+from .solution import Solution
+
+VectorField = Callable[[Array, Array, Mapping[str, Array]], Array]
+"""``f(t, y, params) -> dy/dt``, traceable by JAX."""
+
+
+class AbstractIntegrator(abc.ABC):
+    """An integrator plugin: an immutable object with descriptive metadata, theory and ``solve``.
+
+    Concrete integrators are final frozen dataclasses. The annotated attributes below are the contract:
+    each must be present (a field, a property or a class attribute) with a value of the annotated type, which
+    the ``register`` callback of the hook checks when the integrator arrives (``contracts/checks.py``).
+    """
+
+    name: str
+    """Short, stable, lowercase, hyphenated (``backward-euler``): results and asv parameters are keyed by it."""
+    family: str
+    """``"Runge–Kutta"``, ``"Rosenbrock"``, ``"multistep"``, ``"explicit"``, ..."""
+    order: int
+    stages: int
+    implementation: str
+    """What actually computes the steps, e.g. ``"stiffbench native JAX"`` or ``"diffrax.Kvaerno5"``."""
+    citation: str
+    theory: MethodData | None
+    """The method's defining data; the host derives ``R``, ``R'``, stability and decay from it."""
+
+    @abc.abstractmethod
+    def solve(
+        self,
+        vector_field: VectorField,
+        t0: float,
+        y0: Array,
+        ts: Sequence[float] | np.ndarray,
+        params: Mapping[str, Array],
+        policy: StepPolicy,
+    ) -> Solution:
+        """Integrate from ``(t0, y0)`` and return the states at the observation times ``ts``.
+
+        ``t0``, ``ts`` and ``policy`` are static (concrete Python/numpy values); ``y0`` and ``params``
+        may be traced. The result must be differentiable with respect to ``y0`` and ``params`` by JAX
+        reverse-mode autodiff and must not raise on a failed solve: report it in ``status``.
+        An integrator that cannot follow ``policy`` raises ``NotImplementedError`` with a reason; the
+        measurement records that combination as not applicable.
+        """
+
+
+class AbstractMultistepIntegrator(AbstractIntegrator):
+    """A linear multistep integrator: besides ``solve``, one step from a given history.
+
+    The stability measurement needs it: a multistep method has no single ``R``, its per-step
+    amplification is the principal root ``ζ₁(z)``, measured by one step from the exact history
+    ``y_j = ζ₁(z)^j`` (docs/theory.md §5).
+    """
+
+    theory: LinearMultistep
+
+    @abc.abstractmethod
+    def step(self, vector_field: VectorField, t: Any, h: Any, history: Array,
+             params: Mapping[str, Array]) -> tuple[Array, Array]:
+        """``(y_next, converged)``: the state at ``t + h`` from ``history`` (shape ``(k, d)``), the states
+        at ``t − (k−1)h, …, t`` oldest first. Differentiable like ``solve``."""

@@ -1,0 +1,86 @@
+"""The problem contract: an initial-value problem with named parameters and its ground truth."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import final
+
+from jax import Array
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class StiffnessKnob:
+    """Which parameter sets the stiffness, the default values scanned, and the valid range."""
+
+    parameter: str
+    values: tuple[float, ...]
+    valid: tuple[float, float] = (-math.inf, math.inf)
+
+    def check(self, value: float) -> None:
+        lo, hi = self.valid
+        if not (lo <= value <= hi):
+            raise ValueError(f"stiffness value {value!r} for {self.parameter!r} is outside [{lo:g}, {hi:g}]")
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class ReferenceSolution:
+    """Trusted values of ``y`` at given times for the default parameters, and where they come from."""
+
+    ts: tuple[float, ...]
+    ys: tuple[tuple[float, ...], ...]
+    source: str
+    """The publication (with table or page), or the method and tolerances that computed the values."""
+
+
+class AbstractProblem(abc.ABC):
+    """A problem plugin: ``y' = f(t, y, params)`` with everything needed to measure gradients.
+
+    Concrete problems are final frozen dataclasses. The annotated attributes are the contract, checked when
+    the problem is registered (types, and: parameters positive, the fast parameters and the stiffness
+    parameter among them, observation times non-decreasing from ``t0``).
+    """
+
+    name: str
+    citation: str
+    parameters: Mapping[str, float]
+    """Named default parameters, all positive: gradients are taken with respect to their logarithms."""
+    fast_parameters: tuple[str, ...]
+    """The parameters that set fast rates (the ones whose gradients vanish with stiffness)."""
+    t0: float
+    y0: tuple[float, ...]
+    ts: tuple[float, ...]
+    """Observation times."""
+    stiffness: StiffnessKnob
+    reference: ReferenceSolution | None = None
+    """Published or tightly computed values to check solvers against (``None`` for exact problems)."""
+    reference_atol: float = 1e-16
+    """Absolute-tolerance floor of the tight reference solve: below the smallest component worth observing."""
+
+    @abc.abstractmethod
+    def vector_field(self, t: Array, y: Array, params: Mapping[str, Array]) -> Array:
+        """``dy/dt``, traceable and differentiable by JAX."""
+
+
+class AbstractExactProblem(AbstractProblem):
+    """A problem with a closed-form solution and closed-form sensitivities."""
+
+    @abc.abstractmethod
+    def solution(self, ts: Array, params: Mapping[str, Array]) -> Array:
+        """``y(t_k)``, shape ``(len(ts), len(y0))``."""
+
+    @abc.abstractmethod
+    def sensitivity(self, ts: Array, params: Mapping[str, Array]) -> Mapping[str, Array]:
+        """``∂y(t_k)/∂ log θ_j`` per parameter name, each of shape ``(len(ts), len(y0))``."""
+
+
+class AbstractLinearProblem(AbstractExactProblem):
+    """``y' = A(θ) y`` with a constant matrix: fixed-step one-step methods give exactly ``y_n = R(hA)^n y0``."""
+
+    @abc.abstractmethod
+    def matrix(self, params: Mapping[str, Array]) -> Array:
+        """``A(θ)``, shape ``(d, d)``, traceable by JAX."""

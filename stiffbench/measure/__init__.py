@@ -1,0 +1,25 @@
+"""Measurements: each turns a cell's inputs into a typed record, through the compiled programs of :mod:`.kernels`.
+
+- :func:`measure_stability`: ``R``, ``R'`` of one integrator, theory against implementation;
+- :func:`measure_gradients`: sensitivities through one integrator on one problem with one step policy;
+- :func:`measure_cost`: one adaptive solve through a stiffbench integrator or SciPy, with its cost.
+"""
+
+from .cost import SCIPY_SOLVERS, measure_cost
+from .gradients import measure_gradients, theory_prediction
+from .properties import catalog, integrator_properties, problem_properties
+from .references import Reference, reference_sensitivity
+from .stability import measure_stability
+
+__all__ = [
+    "SCIPY_SOLVERS",
+    "Reference",
+    "catalog",
+    "integrator_properties",
+    "measure_cost",
+    "measure_gradients",
+    "measure_stability",
+    "problem_properties",
+    "reference_sensitivity",
+    "theory_prediction",
+]

@@ -1,0 +1,197 @@
+"""The compiled programs every measurement runs: public, so that the CLI, the asv suite and the tests time and
+check exactly the same thing.
+
+- :func:`stability_point`: ``R``, ``R'`` and the status at one ``z`` through one step of an integrator;
+  :func:`stability_program` vmaps it over a grid and compiles it.
+- :func:`forward` and :func:`gradient`: ``log θ -> Solution`` and ``log θ -> (∂ys/∂log θ, Solution)`` for an
+  integrator, a problem and a step policy; :func:`gradient_programs` vmaps both over a batch of parameter
+  vectors (the stiffness values of a cell) and compiles them. The gradient traces the solve once: the
+  ``Solution`` it returns is the primal of the very solve it differentiates.
+- :func:`jacobian_program`: ``∂f/∂y`` at a batch of states, for the stiffness met.
+
+A :class:`Program` is compiled once, its compile time (tracing included) measured apart; calling it runs and
+blocks until the result exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, final
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..contracts import (
+    AbstractIntegrator,
+    AbstractMultistepIntegrator,
+    AbstractProblem,
+    FixedStep,
+    Solution,
+    Status,
+    StepPolicy,
+    VectorField,
+)
+from ..theory import stability_function
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class Program:
+    """A compiled function with the arguments it was compiled for."""
+
+    compiled: Any
+    args: tuple[Any, ...]
+    compile_s: float
+    """Tracing, lowering and compiling."""
+
+    def __call__(self) -> Any:
+        return jax.block_until_ready(self.compiled(*self.args))
+
+    def best_of(self, repeats: int) -> tuple[Any, float]:
+        """The result and the shortest of ``repeats`` run times (a short run is easily disturbed)."""
+        best, out = math.inf, None
+        for _ in range(repeats):
+            start = time.perf_counter()
+            out = self()
+            best = min(best, time.perf_counter() - start)
+        return out, best
+
+
+def compile_program(fn: Callable[..., Any], *args: Any) -> Program:
+    """``jax.jit(fn)`` traced, lowered and compiled for ``args``, timed."""
+    start = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    return Program(compiled, args, time.perf_counter() - start)
+
+
+def checked_solve(integrator: AbstractIntegrator, vector_field: VectorField, t0: float, y0: jax.Array,
+                  ts: Sequence[float], params: Mapping[str, jax.Array], policy: StepPolicy) -> Solution:
+    """``integrator.solve``, refusing (at trace time) a solution whose states have the wrong shape."""
+    sol = integrator.solve(vector_field, t0, y0, ts, params, policy)
+    expected = (len(ts), y0.shape[-1])
+    if not isinstance(sol, Solution) or jnp.shape(sol.ys) != expected:
+        got = f"states of shape {jnp.shape(sol.ys)}" if isinstance(sol, Solution) else type(sol).__name__
+        raise ValueError(f"{integrator.name}.solve returned {got}, expected a Solution with states of shape "
+                         f"{expected} ({len(ts)} observation times of a {y0.shape[-1]}-dimensional problem)")
+    return sol
+
+
+def dahlquist(t: Any, y: jax.Array, p: dict[str, jax.Array]) -> jax.Array:
+    """``y' = [[a, −b], [b, a]] y``: Dahlquist's equation at ``z = a + ib`` as a real system (docs/theory.md §5)."""
+    return jnp.stack([p["re"] * y[0] - p["im"] * y[1], p["im"] * y[0] + p["re"] * y[1]])
+
+
+def stability_point(integrator: AbstractIntegrator) -> Callable[..., tuple[jax.Array, jax.Array, jax.Array]]:
+    """``(a, b[, Re ζ, Im ζ]) -> (R, R', status)`` at ``z = a + ib``, ``R`` and ``R'`` as real pairs.
+
+    One-step methods: one step of ``h = 1`` from ``y0 = (1, 0)`` gives ``(Re R, Im R)``, and ``R`` being
+    holomorphic, ``∂y1/∂a = (Re R', Im R')`` by reverse-mode autodiff. Multistep methods: one step from the exact
+    history ``ζ^j``; the computed root is the ratio ``y_k/ζ^(k−1)`` the step produces, and its derivative follows
+    from the root being a fixed point of that step: with ``F(ζ, z) = ratio(ζ, z) − ζ``, ``ζ₁' = −F_z/F_ζ``, both
+    by autodiff (``F`` is holomorphic in ``ζ`` and ``z``, so derivatives along real parts are complex ones).
+    """
+    if isinstance(integrator, AbstractMultistepIntegrator):
+        return _multistep_point(integrator)
+
+    def step(a, b):
+        sol = checked_solve(integrator, dahlquist, 0.0, jnp.array([1.0, 0.0]), (1.0,), {"re": a, "im": b},
+                            FixedStep(1.0))
+        return sol.ys[-1], sol.status
+
+    def point(a, b):
+        R, pullback, status = jax.vjp(lambda a: step(a, b), a, has_aux=True)
+        dR = jax.vmap(pullback)(jnp.eye(2))[0]
+        return R, dR, status
+
+    return point
+
+
+def _multistep_point(integrator: AbstractMultistepIntegrator):
+    k = len(integrator.theory.rho) - 1
+
+    def ratio(zr, zi, a, b):
+        zeta = zr + 1j * zi
+        powers = zeta ** jnp.arange(k)
+        history = jnp.stack([powers.real, powers.imag], axis=-1)
+        y, converged = integrator.step(dahlquist, 0.0, 1.0, history, {"re": a, "im": b})
+        r = (y[0] + 1j * y[1]) / zeta ** (k - 1)
+        return jnp.stack([r.real, r.imag]), converged
+
+    def point(a, b, zr, zi):
+        R, converged = ratio(zr, zi, a, b)
+        (d_zeta, d_z), _ = jax.jacfwd(ratio, argnums=(0, 2), has_aux=True)(zr, zi, a, b)
+        dR = -(d_z[0] + 1j * d_z[1]) / (d_zeta[0] - 1 + 1j * d_zeta[1])
+        status = jnp.where(converged, Status.OK, Status.NONLINEAR_SOLVE_FAILED).astype(jnp.int32)
+        return R, jnp.stack([dR.real, dR.imag]), status
+
+    return point
+
+
+def stability_program(integrator: AbstractIntegrator, z: np.ndarray) -> Program:
+    """:func:`stability_point` vmapped over the grid ``z`` and compiled (multistep methods start from the theory's
+    principal root at each ``z``, so they need a theory)."""
+    args: tuple[Any, ...] = (jnp.asarray(z.real), jnp.asarray(z.imag))
+    if isinstance(integrator, AbstractMultistepIntegrator):
+        root = stability_function(integrator.theory).R(z)
+        args = (*args, jnp.asarray(root.real), jnp.asarray(root.imag))
+    return compile_program(jax.vmap(stability_point(integrator)), *args)
+
+
+def forward(integrator: AbstractIntegrator, problem: AbstractProblem, policy: StepPolicy,
+            names: Sequence[str] | None = None) -> Callable[[jax.Array], Solution]:
+    """``log θ -> Solution``: the problem solved by the integrator at ``θ = exp(log θ)``, ``log θ`` a vector over
+    ``names`` (default: the problem's parameters, in order)."""
+    names = list(names if names is not None else problem.parameters)
+    y0 = jnp.asarray(problem.y0, dtype=jnp.float64)
+
+    def solve(log_theta: jax.Array) -> Solution:
+        params = dict(zip(names, jnp.exp(log_theta), strict=True))
+        return checked_solve(integrator, problem.vector_field, problem.t0, y0, problem.ts, params, policy)
+
+    return solve
+
+
+def gradient(integrator: AbstractIntegrator, problem: AbstractProblem, policy: StepPolicy,
+             names: Sequence[str] | None = None) -> Callable[[jax.Array], tuple[jax.Array, Solution]]:
+    """``log θ -> (S, Solution)`` with ``S[k, i, j] = ∂y_i(t_k)/∂log θ_j`` by reverse mode; one solve is traced,
+    and the ``Solution`` is its primal."""
+    solve = forward(integrator, problem, policy, names)
+
+    def states(log_theta: jax.Array) -> tuple[jax.Array, Solution]:
+        solution = solve(log_theta)
+        return solution.ys, solution
+
+    return jax.jacrev(states, has_aux=True)
+
+
+def log_parameters(problem: AbstractProblem, values: Sequence[float] = (),
+                   names: Sequence[str] | None = None) -> jax.Array:
+    """A batch of ``log θ`` vectors: the problem's defaults with its stiffness parameter set to each of ``values``
+    (one row of defaults if ``values`` is empty)."""
+    names = list(names if names is not None else problem.parameters)
+    rows = [dict(problem.parameters) | {problem.stiffness.parameter: float(v)} for v in values] or [
+        dict(problem.parameters)]
+    return jnp.log(jnp.asarray([[row[n] for n in names] for row in rows], dtype=jnp.float64))
+
+
+def gradient_programs(integrator: AbstractIntegrator, problem: AbstractProblem, policy: StepPolicy,
+                      log_theta: jax.Array) -> tuple[Program, Program]:
+    """The forward solve and the gradient, each vmapped over the rows of ``log_theta`` and compiled."""
+    return (compile_program(jax.vmap(forward(integrator, problem, policy)), log_theta),
+            compile_program(jax.vmap(gradient(integrator, problem, policy)), log_theta))
+
+
+def jacobian_program(problem: AbstractProblem, times: np.ndarray, states: np.ndarray,
+                     log_theta: np.ndarray) -> Program:
+    """``∂f/∂y`` at each ``(times[k], states[k], exp(log_theta[k]))``, compiled once for the whole batch."""
+    names = list(problem.parameters)
+
+    def jacobian(t, y, lt):
+        params = dict(zip(names, jnp.exp(lt), strict=True))
+        return jax.jacfwd(problem.vector_field, argnums=1)(t, y, params)
+
+    return compile_program(jax.vmap(jacobian), jnp.asarray(times), jnp.asarray(states), jnp.asarray(log_theta))

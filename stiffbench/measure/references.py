@@ -1,0 +1,122 @@
+"""Reference sensitivities ``∂y(t_k)/∂ log θ_j``: exact where the problem has a closed form, otherwise the forward
+sensitivity equations ``Ṡ_j = f_y S_j + θ_j ∂f/∂θ_j`` (docs/theory.md §6) solved to tight tolerance by SciPy's
+Radau — an implementation independent of every integrator under test — and cached on disk.
+
+The cache key covers everything the values depend on: the problem's definition (its fields and the source code of
+its class), the parameters, the tolerances and SciPy's version. A corrupt or mismatched entry is a miss and is
+rewritten; deleting the cache loses nothing but time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import json
+from collections.abc import Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import runtime
+from ..contracts import AbstractExactProblem, AbstractProblem
+from ..records import write_json
+
+RTOL = 1e-11
+"""Radau's relative tolerance for the reference; the absolute floor is the problem's ``reference_atol``
+(1e-16 by default: far below Robertson's y2 ~ 1e-5; E5 and Pollu observe smaller components)."""
+VERSION = 1
+"""Bumped when the way references are computed changes, so that old cache entries miss."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    ys: np.ndarray
+    sensitivity: dict[str, np.ndarray]
+    """Per parameter name, shaped like ``ys``."""
+    source: str
+
+
+def reference_sensitivity(problem: AbstractProblem, params: Mapping[str, float]) -> Reference:
+    """The reference states and sensitivities at ``problem.ts`` for ``params``."""
+    names = list(problem.parameters)
+    if isinstance(problem, AbstractExactProblem):
+        ts = jnp.asarray(problem.ts)
+        p = {k: jnp.float64(v) for k, v in params.items()}
+        exact = problem.sensitivity(ts, p)
+        return Reference(np.asarray(problem.solution(ts, p)), {k: np.asarray(exact[k]) for k in names},
+                         "exact: closed form of the problem")
+    import scipy
+
+    atol = problem.reference_atol
+    source = (f"forward sensitivity equations, scipy {scipy.__version__} solve_ivp Radau, rtol={RTOL:g}, "
+              f"atol={atol:g}")
+    key = json.dumps({"problem": fingerprint(problem), "params": sorted((k, float(v)) for k, v in params.items()),
+                      "rtol": RTOL, "atol": atol, "scipy": scipy.__version__, "version": VERSION}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    path = runtime.cache_dir() / "references" / f"{problem.name}-{digest}.json"
+    cached = _load(path, key, names, len(problem.ts), len(problem.y0))
+    if cached is not None:
+        return cached
+    ys, S = forward_sensitivity(problem, params, names)
+    write_json(path, {"key": key, "ys": ys.tolist(), "S": {k: v.tolist() for k, v in S.items()}, "source": source})
+    return Reference(ys, S, source)
+
+
+def fingerprint(problem: AbstractProblem) -> str:
+    """A hash of the problem's definition: its class, its field values and the source code of its class (so a
+    changed vector field or parameter of a problem that keeps its name changes the fingerprint)."""
+    cls = type(problem)
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):  # defined interactively: its qualified name and fields are what there is
+        source = ""
+    text = "\n".join([f"{cls.__module__}.{cls.__qualname__}", repr(problem), source])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _load(path, key: str, names: list[str], n_times: int, dim: int) -> Reference | None:
+    """A cached reference, or None (missing, unreadable, of another key or shape: recomputed and rewritten)."""
+    try:
+        cached = json.loads(path.read_text())
+        if cached["key"] != key:
+            return None
+        ys = np.asarray(cached["ys"], dtype=np.float64)
+        S = {k: np.asarray(cached["S"][k], dtype=np.float64) for k in names}
+        if ys.shape != (n_times, dim) or any(s.shape != ys.shape for s in S.values()) or not isinstance(
+                cached["source"], str):
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return Reference(ys, S, cached["source"])
+
+
+def forward_sensitivity(problem: AbstractProblem, params: Mapping[str, float],
+                        names: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``(ys, {name: S})`` from the forward sensitivity equations solved by SciPy's Radau at ``RTOL``."""
+    from scipy.integrate import solve_ivp
+
+    d, p = len(problem.y0), len(names)
+    log_theta = jnp.log(jnp.asarray([params[k] for k in names], dtype=jnp.float64))
+
+    def f(t, y, log_theta):
+        return problem.vector_field(t, y, dict(zip(names, jnp.exp(log_theta), strict=True)))
+
+    @jax.jit
+    def rhs(t, u):
+        y, S = u[:d], u[d:].reshape(d, p)
+        f_y = jax.jacfwd(f, argnums=1)(t, y, log_theta)
+        f_theta = jax.jacfwd(f, argnums=2)(t, y, log_theta)  # already ∂f/∂log θ_j = θ_j ∂f/∂θ_j
+        return jnp.concatenate([f(t, y, log_theta), (f_y @ S + f_theta).reshape(-1)])
+
+    jac = jax.jit(jax.jacfwd(rhs, argnums=1))
+    u0 = np.concatenate([np.asarray(problem.y0, dtype=np.float64), np.zeros(d * p)])
+    sol = solve_ivp(lambda t, u: np.asarray(rhs(t, u)), (problem.t0, problem.ts[-1]), u0, method="Radau",
+                    t_eval=np.asarray(problem.ts), rtol=RTOL, atol=problem.reference_atol,
+                    jac=lambda t, u: np.asarray(jac(t, u)))
+    if not sol.success:
+        raise RuntimeError(f"reference solve for {problem.name} failed: {sol.message}")
+    u = sol.y.T
+    S = u[:, d:].reshape(len(problem.ts), d, p)
+    return u[:, :d], {k: S[:, :, j] for j, k in enumerate(names)}

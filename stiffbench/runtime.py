@@ -1,0 +1,79 @@
+"""The process's numerical runtime, set up in one place: every entry point (the CLI, the asv suite, the test
+session, a Dask worker) calls :func:`configure` before anything compiles.
+
+- **float64**: the substrate of every measurement (``R ~ 1e-8``, ``R' ~ 1e-16`` at ``|z| = 1e8``).
+- **EQX_ON_ERROR=nan**: equinox turns runtime checks into host callbacks by default, which JAX's persistent
+  compilation cache refuses to store (diffrax's ``SaveAt(ts)`` and ``StepTo`` have such checks); with ``nan`` a
+  failed check poisons the output instead, which the records report as a non-finite status. equinox reads the
+  variable once, when it is first imported (by the first plugin that needs it), so this must come first. A value
+  the user set is kept.
+
+Importing stiffbench does the first two already (:func:`enable_float64`, :func:`set_error_mode`), since every use
+of the library needs them; :func:`configure` adds the caches.
+- **XLA flags**: left as the user set them (``XLA_FLAGS``) and recorded in every record's environment; they are
+  part of the compilation cache's key, so every process of one sweep must share them.
+- **Caches**: everything stiffbench keeps between runs lives under :func:`cache_dir` (``STIFFBENCH_CACHE_DIR``,
+  default ``~/.cache/stiffbench``): JAX's persistent compilation cache (``jax/``) and reference sensitivities
+  (``references/``). Deleting it loses nothing but time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import jax
+
+ERROR_MODE = "nan"
+COMPILE_TIME_THRESHOLD_S = 0.1
+"""Compilations shorter than this are not written to the persistent cache (JAX's own default is 1 s, which
+would skip most of stiffbench's small programs)."""
+
+
+def enable_float64() -> None:
+    jax.config.update("jax_enable_x64", True)
+
+
+def set_error_mode() -> None:
+    """``EQX_ON_ERROR=nan`` unless the user chose otherwise; a warning if equinox was imported with another."""
+    os.environ.setdefault("EQX_ON_ERROR", ERROR_MODE)
+    equinox_config = sys.modules.get("equinox._config")
+    mode = getattr(equinox_config, "EQX_ON_ERROR", os.environ["EQX_ON_ERROR"])
+    if mode != os.environ["EQX_ON_ERROR"]:
+        warnings.warn(f"equinox was imported before stiffbench with EQX_ON_ERROR={mode!r}; diffrax solves will "
+                      "neither report failed checks as a status nor be cached. Import stiffbench before diffrax "
+                      "or equinox.", RuntimeWarning, stacklevel=3)
+
+
+def cache_dir() -> Path:
+    """Where stiffbench keeps what it could recompute (read from ``STIFFBENCH_CACHE_DIR`` at each call)."""
+    return Path(os.environ.get("STIFFBENCH_CACHE_DIR") or Path.home() / ".cache" / "stiffbench")
+
+
+def configure(*, compilation_cache: bool = True) -> None:
+    """Set up float64, equinox's error mode and JAX's persistent compilation cache; idempotent.
+
+    :param compilation_cache: use the persistent cache under :func:`cache_dir` (``False`` turns it off: for
+        measuring what a first, uncached compile costs).
+    """
+    set_error_mode()
+    enable_float64()
+    if compilation_cache:
+        jax.config.update("jax_enable_compilation_cache", True)
+        jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jax"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", COMPILE_TIME_THRESHOLD_S)
+    else:
+        jax.config.update("jax_enable_compilation_cache", False)
+
+
+def settings() -> dict[str, str | None]:
+    """What :func:`configure` decided, as the records keep it."""
+    cache = getattr(jax.config, "jax_compilation_cache_dir")  # noqa: B009 -- jax's config has no static attributes
+    return {
+        "EQX_ON_ERROR": os.environ.get("EQX_ON_ERROR"),
+        "XLA_FLAGS": os.environ.get("XLA_FLAGS"),
+        "jax_enable_x64": str(getattr(jax.config, "jax_enable_x64")),  # noqa: B009
+        "compilation_cache": str(cache) if getattr(jax.config, "jax_enable_compilation_cache") and cache else None,  # noqa: B009
+    }

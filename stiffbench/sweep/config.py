@@ -1,0 +1,288 @@
+"""The sweep configuration: which integrators and problems, the stability grid, the gradient step policies and
+stiffness values, and the cost comparison. Read from TOML (``stiffbench run --config``), written back by
+:func:`config_to_toml` so that a run's ``config.toml`` repeats it."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, final
+
+import tomli_w
+
+from ..errors import ConfigError, UsageError
+from ..records import StabilityGrid
+
+ALL = "all"
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class GradientSweep:
+    """Which stiffness values and step policies the gradient cells take, for every problem."""
+
+    steps: tuple[int, ...] = (100,)
+    """Fixed steps ``h = (t_end − t0) / n``, one policy per ``n``: the same resolution for every problem."""
+    dt: tuple[float, ...] = ()
+    """Fixed steps of absolute size ``h``."""
+    rtol: tuple[float, ...] = ()
+    """Adaptive steps, one policy per relative tolerance."""
+    atol: float | None = None
+    """Absolute tolerance of the adaptive policies (``None``: 1e-6 times ``rtol``)."""
+    stiffness_levels: int | None = None
+    """Thin each problem's own stiffness scan to this many values, log-evenly, both ends kept (``None``: all)."""
+    stiffness: Mapping[str, tuple[float, ...]] = dataclasses.field(default_factory=dict)
+    """Explicit stiffness values per problem name; they override the problem's scan and ``stiffness_levels``."""
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class CostSweep:
+    """Adaptive solves side by side with SciPy (``stiffbench cost``): one cell per problem × solver."""
+
+    problems: tuple[str, ...] = ()
+    """Problems to solve (empty: no cost cells); the solvers are the sweep's integrators and ``scipy``."""
+    rtol: float = 1e-8
+    atol: float = 1e-10
+    scipy: tuple[str, ...] = ("radau", "bdf")
+    """SciPy ``solve_ivp`` methods to compare with (``radau``, ``bdf``)."""
+    repeats: int = 3
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class SweepConfig:
+    """What ``stiffbench run`` measures: a TOML file (``--config``), or the defaults, or ``--quick``."""
+
+    integrators: tuple[str, ...] | None = None
+    """Integrator names (``None``, written ``"all"``: every registered integrator)."""
+    problems: tuple[str, ...] | None = ("linear", "robertson-40")
+    """Problems of the gradient cells (``None``: every registered problem; empty: no gradient cells)."""
+    stability: StabilityGrid = dataclasses.field(default_factory=lambda: StabilityGrid(angles=(45.0,)))
+    """The default grid plus the ray ``arg(−z) = 45°`` into the left half-plane."""
+    gradients: GradientSweep = dataclasses.field(default_factory=GradientSweep)
+    cost: CostSweep = dataclasses.field(default_factory=CostSweep)
+
+
+DEFAULT = SweepConfig()
+_SECTIONS: dict[str, type] = {"stability": StabilityGrid, "gradients": GradientSweep, "cost": CostSweep}
+_KEYS = {"": ("integrators", "problems", *_SECTIONS)} | {
+    name: tuple(f.name for f in dataclasses.fields(cls)) for name, cls in _SECTIONS.items()}
+
+
+def parse_config(text: str, source: str = "configuration") -> SweepConfig:
+    """A :class:`SweepConfig` from TOML text; unknown keys and wrong types are :class:`ConfigError`."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+    return config_from_dict(data, source)
+
+
+def read_config(path: str | Path) -> SweepConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"configuration file {str(path)!r} does not exist")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read configuration file {str(path)!r}: {exc}") from None
+    return parse_config(text, str(path))
+
+
+def config_from_dict(data: Mapping[str, Any], source: str = "configuration") -> SweepConfig:
+    _check_keys(data, "", source)
+    tables = {name: _table(data, name, source) for name in _SECTIONS}
+    for name, table in tables.items():
+        _check_keys(table, name, source)
+    read = _Reader(source)
+
+    s, grid = tables["stability"], DEFAULT.stability
+    try:
+        stability = StabilityGrid(
+            points=read.integer(s, "stability.points", grid.points, minimum=2),
+            z_min=read.number(s, "stability.z_min", grid.z_min, positive=True),
+            z_max=read.number(s, "stability.z_max", grid.z_max, positive=True),
+            angles=read.numbers(s, "stability.angles", grid.angles),
+            tail=read.number(s, "stability.tail", grid.tail, positive=True),
+        )
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(f"{source}: [stability]: {exc}") from None
+
+    g, d = tables["gradients"], GradientSweep()
+    stiffness = g.get("stiffness", {})
+    if not isinstance(stiffness, Mapping):
+        raise ConfigError(f"{source}: gradients.stiffness must be a table of problem = [values], "
+                          f"got {_describe(stiffness)}")
+    levels = g.get("stiffness_levels")
+    gradients = GradientSweep(
+        steps=read.integers(g, "gradients.steps", d.steps, minimum=1),
+        dt=read.numbers(g, "gradients.dt", d.dt, positive=True),
+        rtol=read.numbers(g, "gradients.rtol", d.rtol, positive=True),
+        atol=read.number(g, "gradients.atol", None, positive=True),
+        stiffness_levels=None if levels is None else read.integer(g, "gradients.stiffness_levels", None, minimum=1),
+        stiffness={str(name): read.numbers(stiffness, f"gradients.stiffness.{name}", (), positive=True)
+                   for name in stiffness},
+    )
+    if gradients.atol is not None and not gradients.rtol:
+        raise ConfigError(f"{source}: gradients.atol applies to adaptive policies only: set gradients.rtol too")
+
+    c, e = tables["cost"], CostSweep()
+    scipy = read.names(c, "cost.scipy", e.scipy)
+    unknown = [m for m in scipy if m not in ("radau", "bdf")]
+    if unknown:
+        raise ConfigError(f"{source}: cost.scipy: unknown SciPy method(s) {unknown}; valid: radau, bdf")
+    cost = CostSweep(problems=read.names(c, "cost.problems", e.problems),
+                     rtol=read.number(c, "cost.rtol", e.rtol, positive=True),
+                     atol=read.number(c, "cost.atol", e.atol, positive=True), scipy=scipy,
+                     repeats=read.integer(c, "cost.repeats", e.repeats, minimum=1))
+    return SweepConfig(integrators=read.selection(data, "integrators", DEFAULT.integrators),
+                       problems=read.selection(data, "problems", DEFAULT.problems),
+                       stability=stability, gradients=gradients, cost=cost)
+
+
+def config_to_toml(config: SweepConfig) -> str:
+    """The configuration as TOML that :func:`parse_config` reads back to an equal :class:`SweepConfig`."""
+    def section(value: Any) -> dict[str, Any]:
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if getattr(value, f.name) is not None and f.name != "stiffness"}
+
+    document: dict[str, Any] = {
+        "integrators": ALL if config.integrators is None else list(config.integrators),
+        "problems": ALL if config.problems is None else list(config.problems),
+        "stability": section(config.stability),
+        "gradients": section(config.gradients) | (
+            {"stiffness": {k: list(v) for k, v in config.gradients.stiffness.items()}}
+            if config.gradients.stiffness else {}),
+        "cost": section(config.cost),
+    }
+    header = ("# stiffbench sweep configuration: `stiffbench run --config FILE` runs it again.\n"
+              "# [stability]: z = -r e^(i angle), r log-spaced in [z_min, z_max]; decay fitted over |z| >= tail.\n"
+              "# [gradients]: fixed steps h = time span / n for n in steps, fixed h in dt, adaptive per rtol.\n"
+              "# [cost]: adaptive solves of cost.problems by every integrator and by SciPy, side by side.\n")
+    return header + tomli_w.dumps(document, multiline_strings=False)
+
+
+def config_differences(a: SweepConfig, b: SweepConfig) -> list[str]:
+    """The keys whose values differ, as ``key: a -> b``."""
+    flat_a, flat_b = _flatten(a), _flatten(b)
+    return [f"{key}: {flat_a.get(key)!r} -> {flat_b.get(key)!r}"
+            for key in sorted(flat_a.keys() | flat_b.keys()) if flat_a.get(key) != flat_b.get(key)]
+
+
+def _flatten(config: SweepConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {"integrators": config.integrators, "problems": config.problems}
+    for name in _SECTIONS:
+        for key, value in dataclasses.asdict(getattr(config, name)).items():
+            if key == "stiffness":
+                out |= {f"{name}.stiffness.{problem}": tuple(v) for problem, v in value.items()}
+            else:
+                out[f"{name}.{key}"] = value
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _check_keys(table: Mapping[str, Any], section: str, source: str) -> None:
+    valid = _KEYS[section]
+    for key in table:
+        if key not in valid:
+            where = f"in [{section}]" if section else "at the top level"
+            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{source}: unknown key {(section + '.' if section else '') + key!r}{hint}; "
+                              f"valid keys {where}: {', '.join(valid)}")
+
+
+def _table(data: Mapping[str, Any], key: str, source: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{source}: {key} must be a table ([{key}]), got {_describe(value)}")
+    return value
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r:.60}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reader:
+    """Typed values out of a TOML table, each error naming ``source`` and the dotted key."""
+
+    source: str
+
+    def _fail(self, key: str, expected: str, value: Any) -> ConfigError:
+        return ConfigError(f"{self.source}: {key} must be {expected}, got {_describe(value)}")
+
+    def number(self, table: Mapping[str, Any], key: str, default: Any, *, positive: bool = False) -> Any:
+        name = key.rpartition(".")[2]
+        if name not in table:
+            return default
+        value = table[name]
+        if not (_is_number(value) and math.isfinite(value)) or (positive and value <= 0):
+            raise self._fail(key, "a positive finite number" if positive else "a finite number", value)
+        return float(value)
+
+    def numbers(self, table: Mapping[str, Any], key: str, default: tuple[float, ...], *,
+                positive: bool = False) -> tuple[float, ...]:
+        name = key.rpartition(".")[2]
+        if name not in table:
+            return tuple(default)
+        value = table[name]
+        kind = "a list of positive finite numbers" if positive else "a list of finite numbers"
+        if not isinstance(value, list) or not all(
+                _is_number(v) and math.isfinite(v) and (v > 0 or not positive) for v in value):
+            raise self._fail(key, kind, value)
+        return tuple(float(v) for v in value)
+
+    def integer(self, table: Mapping[str, Any], key: str, default: Any, *, minimum: int) -> Any:
+        name = key.rpartition(".")[2]
+        if name not in table:
+            return default
+        value = table[name]
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= minimum):
+            raise self._fail(key, f"an integer of at least {minimum}", value)
+        return value
+
+    def integers(self, table: Mapping[str, Any], key: str, default: tuple[int, ...], *,
+                 minimum: int) -> tuple[int, ...]:
+        name = key.rpartition(".")[2]
+        if name not in table:
+            return tuple(default)
+        value = table[name]
+        if not (isinstance(value, list)
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in value)):
+            raise self._fail(key, f"a list of integers of at least {minimum}", value)
+        return tuple(value)
+
+    def names(self, table: Mapping[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        name = key.rpartition(".")[2]
+        if name not in table:
+            return tuple(default)
+        value = table[name]
+        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise self._fail(key, "a list of names", value)
+        return tuple(dict.fromkeys(value))
+
+    def selection(self, table: Mapping[str, Any], key: str, default: tuple[str, ...] | None
+                  ) -> tuple[str, ...] | None:
+        if key not in table:
+            return default
+        value = table[key]
+        if value == ALL:
+            return None
+        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise self._fail(key, '"all" or a list of names', value)
+        return tuple(dict.fromkeys(value))

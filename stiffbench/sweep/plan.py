@@ -1,0 +1,183 @@
+"""The plan of a sweep: the configuration resolved against the registry (every name and stiffness value explicit,
+every value checked before anything compiles) and the cells of each family it makes.
+
+The families of this version:
+
+- ``stability``: axis ``integrator``; inputs the stability grid;
+- ``gradients``: axes ``problem``, ``integrator``, ``policy``; inputs the policy and the stiffness values;
+- ``cost``: axes ``problem``, ``solver`` (the integrators, then SciPy's methods); inputs the tolerance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import final
+
+import numpy as np
+
+from .._registry import Registry
+from ..contracts import AbstractIntegrator, AbstractProblem, AdaptiveStep, FixedStep, StepPolicy
+from ..errors import ConfigError
+from ..measure import SCIPY_SOLVERS, measure_cost, measure_gradients, measure_stability
+from ..measure.gradients import gradient_inputs
+from ..records import CostInputs, CostResult, GradientResult, StabilityResult
+from .axes import Axis, AxisValue, Cell, Coords, Family, expand
+from .config import DEFAULT, GradientSweep, SweepConfig
+
+QUICK_INTEGRATORS = ("backward-euler", "trapezoid", "radau-iia-5", "bdf-2", "ros2", "diffrax-kvaerno5",
+                     "diffrax-tsit5")
+"""``--quick``: one integrator per engine and family (native tableau engine, multistep, Rosenbrock, diffrax's
+implicit and explicit solvers), plus trapezoid, the A-stable method that is not L-stable."""
+QUICK = dataclasses.replace(
+    DEFAULT, integrators=QUICK_INTEGRATORS, problems=("linear",),
+    stability=dataclasses.replace(DEFAULT.stability, points=50),
+    gradients=GradientSweep(steps=(100,), stiffness_levels=5))
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class PlanContext:
+    """The configuration resolved against the registry; what the axes of every family draw on."""
+
+    config: SweepConfig
+    integrators: tuple[AbstractIntegrator, ...]
+    problems: tuple[AbstractProblem, ...]
+    stiffness: Mapping[str, tuple[float, ...]]
+    cost_problems: tuple[AbstractProblem, ...]
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """The effective configuration (every name and stiffness value explicit) and its cells, family by family."""
+
+    config: SweepConfig
+    cells: tuple[Cell, ...]
+
+    def of(self, kind: str) -> tuple[Cell, ...]:
+        return tuple(cell for cell in self.cells if cell.family.kind == kind)
+
+
+def policies(problem: AbstractProblem, sweep: GradientSweep) -> list[StepPolicy]:
+    span = problem.ts[-1] - problem.t0
+    return ([FixedStep(span / n) for n in sweep.steps] + [FixedStep(h) for h in sweep.dt]
+            + [AdaptiveStep(rtol=r, atol=sweep.atol or 1e-6 * r) for r in sweep.rtol])
+
+
+def _integrators(context: PlanContext, coords: Coords) -> list[AxisValue]:
+    return [AxisValue(i.name, i) for i in context.integrators]
+
+
+def _problems(context: PlanContext, coords: Coords) -> list[AxisValue]:
+    return [AxisValue(p.name, p) for p in context.problems]
+
+
+def _policies(context: PlanContext, coords: Coords) -> list[AxisValue]:
+    return [AxisValue(p.label, p) for p in policies(coords["problem"].value, context.config.gradients)]
+
+
+def _cost_problems(context: PlanContext, coords: Coords) -> list[AxisValue]:
+    return [AxisValue(p.name, p) for p in context.cost_problems]
+
+
+def _solvers(context: PlanContext, coords: Coords) -> list[AxisValue]:
+    scipy = [f"scipy-{m}" for m in context.config.cost.scipy]
+    return _integrators(context, coords) + [AxisValue(name, name) for name in SCIPY_SOLVERS if name in scipy]
+
+
+def _cost_inputs(context: PlanContext, coords: Coords) -> CostInputs:
+    cost = context.config.cost
+    return CostInputs(AdaptiveStep(rtol=cost.rtol, atol=cost.atol), cost.repeats)
+
+
+STABILITY = Family(
+    kind="stability",
+    axes=(Axis("integrator", _integrators),),
+    record=StabilityResult,
+    inputs=lambda context, coords: context.config.stability,
+    measure=lambda cell: measure_stability(cell["integrator"], cell.inputs, cell.key),
+    doing=lambda cell: "R(z), R'(z) through one step (vmap over the z grid)",
+)
+GRADIENTS = Family(
+    kind="gradients",
+    axes=(Axis("problem", _problems), Axis("integrator", _integrators), Axis("policy", _policies)),
+    record=GradientResult,
+    inputs=lambda context, coords: gradient_inputs(coords["problem"].value, coords["policy"].value,
+                                                   context.stiffness[coords["problem"].label]),
+    measure=lambda cell: measure_gradients(cell["integrator"], cell["problem"], cell.inputs.policy,
+                                           cell.inputs.stiffness, cell.key),
+    doing=lambda cell: (f"forward solve and gradient dy/dlog(theta) (vmap over {len(cell.inputs.stiffness)} "
+                        "stiffness values)"),
+)
+COST = Family(
+    kind="cost",
+    axes=(Axis("problem", _cost_problems), Axis("solver", _solvers)),
+    record=CostResult,
+    inputs=_cost_inputs,
+    measure=lambda cell: measure_cost(cell["problem"], cell["solver"], cell.inputs, cell.key),
+    doing=lambda cell: f"an adaptive solve, best of {cell.inputs.repeats}",
+)
+FAMILIES: tuple[Family, ...] = (STABILITY, GRADIENTS, COST)
+
+
+def quick_config(registry: Registry) -> SweepConfig:
+    """:data:`QUICK` with the integrators and problems it names that are registered (a user may have disabled
+    a plugin with ``--disable``)."""
+    return dataclasses.replace(
+        QUICK, integrators=tuple(n for n in QUICK_INTEGRATORS if n in registry.integrators),
+        problems=tuple(n for n in QUICK.problems or () if n in registry.problems))
+
+
+def make_plan(config: SweepConfig, registry: Registry, kinds: Iterable[str] | None = None) -> Plan:
+    """Resolve names and stiffness values and check every value, before anything compiles; ``kinds`` limits the
+    families planned (``stiffbench stability`` plans only ``stability`` cells)."""
+    kinds = set(kinds) if kinds is not None else {f.kind for f in FAMILIES}
+    integrators = tuple(registry.integrators.select(config.integrators))
+    if not integrators:
+        raise ConfigError("the configuration selects no integrator; name at least one in `integrators`")
+    problems = tuple(registry.problems.select(config.problems)) if "gradients" in kinds else ()
+    sweep = config.gradients
+    unknown = [name for name in sweep.stiffness if name not in registry.problems]
+    if unknown:
+        registry.problems.select(unknown)  # raises, suggesting the closest names
+    if problems and not (sweep.steps or sweep.dt or sweep.rtol):
+        raise ConfigError("no step policy for the gradient cells: set gradients.steps, gradients.dt or "
+                          "gradients.rtol (or problems = [] to measure stability only)")
+    stiffness: dict[str, tuple[float, ...]] = {}
+    for problem in problems:
+        values = sweep.stiffness.get(problem.name) or _thin(problem.stiffness.values, sweep.stiffness_levels)
+        for value in values:
+            try:
+                problem.stiffness.check(value)
+            except ValueError as exc:
+                raise ConfigError(f"{problem.name}: {exc}") from None
+        stiffness[problem.name] = tuple(float(v) for v in values)
+    cost_problems = tuple(registry.problems.select(config.cost.problems)) if "cost" in kinds else ()
+    effective = dataclasses.replace(
+        config, integrators=tuple(i.name for i in integrators),
+        problems=tuple(p.name for p in problems) if "gradients" in kinds else config.problems,
+        gradients=dataclasses.replace(sweep, stiffness_levels=None, stiffness=stiffness) if "gradients" in kinds
+        else sweep)
+    context = PlanContext(effective, integrators, problems, stiffness, cost_problems)
+    cells = [cell for family in FAMILIES if family.kind in kinds for cell in expand(family, context)]
+    return Plan(effective, tuple(cells))
+
+
+def _thin(values: Sequence[float], levels: int | None) -> tuple[float, ...]:
+    """``levels`` of ``values`` spread evenly over the scan (the first and the last kept)."""
+    if levels is None or levels >= len(values):
+        return tuple(values)
+    if levels == 1:
+        return (values[-1],)
+    picks = np.round(np.linspace(0, len(values) - 1, levels)).astype(int)
+    return tuple(values[k] for k in dict.fromkeys(picks))
+
+
+def describe(plan: Plan) -> str:
+    counts: dict[str, int] = {}
+    for cell in plan.cells:
+        counts[cell.family.kind] = counts.get(cell.family.kind, 0) + 1
+    return ", ".join(f"{n} {kind} cells" for kind, n in counts.items()) or "no cells"
+
+
