@@ -78,7 +78,8 @@ def make_plugin_manager(
             _load(pm, ep.name, f"entry point {dist}{ep.value}", ep.load)
     for given in plugin_dirs:
         if not Path(given).is_dir():
-            raise UsageError(f"plugins directory {str(given)!r} does not exist")
+            what = "is not a directory" if Path(given).exists() else "does not exist"
+            raise UsageError(f"plugins directory {str(given)!r} {what}")
     for directory in dict.fromkeys(Path(d).resolve() for d in plugin_dirs):  # a directory given twice loads once
         for path in sorted(directory.glob("*.py")):
             known.append(path.stem)

@@ -148,3 +148,10 @@ def test_an_internal_error_exits_1_with_a_hint_and_not_2(capsys, monkeypatch):
     assert "Traceback" not in err
     code, _, err = run(capsys, "--debug", "list")
     assert code == 1 and "Traceback" in err
+
+
+def test_a_plugins_dir_that_is_a_file_is_refused(capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    code, _, err = run(capsys, "--plugins-dir", str(tmp_path / "notes.txt"), "list")
+    assert code == 2 and "is not a directory" in err
+    assert (tmp_path / "notes.txt").read_text() == "my notes\n"
