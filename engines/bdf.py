@@ -20,7 +20,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from stiffbench import AbstractMultistepIntegrator, FixedStep, Solution, Status
+from stiffbench import (
+    AbstractMultistepIntegrator,
+    Differentiation,
+    FixedStep,
+    ForwardMode,
+    ReverseMode,
+    Solution,
+    Status,
+)
+from stiffbench.contracts.differentiation import REVERSE
 from stiffbench.engines.newton import newton_solve
 from stiffbench.engines.runge_kutta import ImplicitRungeKutta
 from stiffbench.theory import LinearMultistep
@@ -53,6 +62,9 @@ class BDF(AbstractMultistepIntegrator):
     family: str = "multistep"
     stages: int = 1
     implementation: str = "stiffbench native JAX: Newton per step, implicit-function gradients, BDF start-up"
+    differentiation: Differentiation = REVERSE
+    """Reverse or forward mode: a ``lax.scan`` over the steps takes either as it is."""
+    differentiation_methods = (ReverseMode, ForwardMode)
 
     @property
     def name(self) -> str:

@@ -22,7 +22,20 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from stiffbench import AbstractIntegrator, AdaptiveStep, ButcherTableau, FixedStep, Solution, Status
+from stiffbench import (
+    AbstractIntegrator,
+    AdaptiveStep,
+    BacksolveAdjoint,
+    ButcherTableau,
+    Differentiation,
+    DirectAdjoint,
+    FixedStep,
+    ForwardMode,
+    ReverseMode,
+    Solution,
+    Status,
+)
+from stiffbench.contracts.differentiation import REVERSE
 
 # Root-finder tolerances with a fixed step: diffrax cannot inherit them from a step-size controller
 # there, and refuses to run without. 1e-10 is tight enough for R(z) to roundoff on the linear test
@@ -84,7 +97,22 @@ class DiffraxIntegrator(AbstractIntegrator):
     citation: str
     theory: ButcherTableau | None
     family: str = "Runge–Kutta"
-    adjoint: diffrax.AbstractAdjoint = dataclasses.field(default_factory=diffrax.RecursiveCheckpointAdjoint)
+    differentiation: Differentiation = REVERSE
+    differentiation_methods = (ReverseMode, DirectAdjoint, BacksolveAdjoint, ForwardMode)
+
+    @property
+    def adjoint(self) -> diffrax.AbstractAdjoint:
+        """diffrax's adjoint for :attr:`differentiation`."""
+        method = self.differentiation
+        if isinstance(method, ReverseMode):
+            return diffrax.RecursiveCheckpointAdjoint(checkpoints=method.checkpoints)
+        if isinstance(method, DirectAdjoint):
+            return diffrax.DirectAdjoint()
+        if isinstance(method, BacksolveAdjoint):
+            return diffrax.BacksolveAdjoint()
+        if isinstance(method, ForwardMode):
+            return diffrax.ForwardMode()
+        raise NotImplementedError(f"{self.name}: no diffrax adjoint for {method.label}")
 
     @property
     def stages(self) -> int:
@@ -107,6 +135,9 @@ class DiffraxIntegrator(AbstractIntegrator):
     def solve(self, vector_field, t0, y0, ts, params, policy) -> Solution:
         ts = np.asarray(ts, dtype=np.float64)
         if isinstance(policy, FixedStep):
+            if isinstance(self.differentiation, BacksolveAdjoint):
+                raise NotImplementedError(f"{self.name}: backsolve solves the adjoint backwards under the step "
+                                          "controller, and StepTo's grid runs forwards only: adaptive steps only")
             controller, dt0 = diffrax.StepTo(ts=jnp.asarray(policy.times(t0, ts))), None
             max_steps = len(policy.times(t0, ts))
         elif isinstance(policy, AdaptiveStep):

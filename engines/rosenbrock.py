@@ -15,7 +15,8 @@ from typing import final
 import jax
 import jax.numpy as jnp
 
-from stiffbench import AbstractIntegrator, Solution, StepPolicy
+from stiffbench import AbstractIntegrator, Differentiation, ForwardMode, ReverseMode, Solution, StepPolicy
+from stiffbench.contracts.differentiation import REVERSE
 from stiffbench.engines.stepping import solve_one_step_method
 from stiffbench.theory import RosenbrockMethod
 
@@ -30,6 +31,8 @@ class Rosenbrock(AbstractIntegrator):
     order: int
     citation: str
     family: str = "Rosenbrock"
+    differentiation: Differentiation = REVERSE
+    differentiation_methods = (ReverseMode, ForwardMode)
 
     @property
     def stages(self) -> int:
@@ -46,7 +49,7 @@ class Rosenbrock(AbstractIntegrator):
 
     def solve(self, vector_field, t0, y0, ts, params, policy: StepPolicy) -> Solution:
         return solve_one_step_method(self, vector_field, t0, y0, ts, params, policy,
-                                     embedded=self.method.b_embedded is not None)
+                                     embedded=self.method.b_embedded is not None, differentiation=self.differentiation)
 
     def step(self, f, params, t, h, y, with_error: bool = False):
         """One step: ``(y1, error estimate or None, True)`` (nothing to converge)."""

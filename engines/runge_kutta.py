@@ -20,7 +20,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from stiffbench import AbstractIntegrator, ButcherTableau, Solution, StepPolicy
+from stiffbench import (
+    AbstractIntegrator,
+    ButcherTableau,
+    Differentiation,
+    ForwardMode,
+    ReverseMode,
+    Solution,
+    StepPolicy,
+)
+from stiffbench.contracts.differentiation import REVERSE
 from stiffbench.engines.newton import newton_solve
 from stiffbench.engines.stepping import solve_one_step_method
 
@@ -38,6 +47,8 @@ class ImplicitRungeKutta(AbstractIntegrator):
     newton_rtol: float = 1e-10
     newton_atol: float = 1e-12
     newton_max_iter: int = 10
+    differentiation: Differentiation = REVERSE
+    differentiation_methods = (ReverseMode, ForwardMode)
 
     def __post_init__(self) -> None:
         if self.tableau.is_explicit:
@@ -62,7 +73,7 @@ class ImplicitRungeKutta(AbstractIntegrator):
 
     def solve(self, vector_field, t0, y0, ts, params, policy: StepPolicy) -> Solution:
         return solve_one_step_method(self, vector_field, t0, y0, ts, params, policy,
-                                     embedded=self.tableau.b_embedded is not None)
+                                     embedded=self.tableau.b_embedded is not None, differentiation=self.differentiation)
 
     def step(self, f, params, t, h, y, with_error: bool = False):
         """One step from ``(t, y)``: ``(y1, error estimate or None, converged)``."""

@@ -5,8 +5,10 @@ A one-step method plugs in as ``step(t, h, y, with_error) -> (y1, error estimate
 :func:`solve_adaptive` controls the local error with the method's embedded estimate where it has one,
 and otherwise by step doubling (one step of ``h`` against two of ``h/2``, Richardson's estimate; three
 times the work, but it needs nothing from the method; the ``h/2`` pair is what is accepted). The loop
-is equinox's checkpointed while loop (as in diffrax), so reverse-mode gradients go through it; step
-sizes are chosen by the forward pass and are constants for the gradient.
+is equinox's checkpointed while loop (as in diffrax), so reverse-mode gradients go through it, with as many
+checkpoints as :class:`~stiffbench.ReverseMode` asks for; for :class:`~stiffbench.ForwardMode` it is a plain
+``lax.while_loop``, which JAX differentiates forwards. Step sizes are chosen by the forward pass and are constants
+for the gradient.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from stiffbench import AdaptiveStep, FixedStep, Solution, Status
+from stiffbench import AdaptiveStep, Differentiation, FixedStep, ForwardMode, ReverseMode, Solution, Status
+from stiffbench.contracts.differentiation import REVERSE
 
 # Step-size controller constants (Hairer & Wanner II, IV.8): safety factor and limits on the change.
 SAFETY, FAC_MIN, FAC_MAX, FAC_STEP_FAILED = 0.9, 0.2, 5.0, 0.25
 
 
-def solve_one_step_method(integrator, vector_field, t0, y0, ts, params, policy, *, embedded: bool) -> Solution:
+def solve_one_step_method(integrator, vector_field, t0, y0, ts, params, policy, *, embedded: bool,
+                          differentiation: Differentiation = REVERSE) -> Solution:
     """``solve`` for a one-step method with ``integrator.step(f, params, t, h, y, with_error)``."""
     y0 = jnp.asarray(y0, dtype=jnp.float64)
 
@@ -30,9 +34,12 @@ def solve_one_step_method(integrator, vector_field, t0, y0, ts, params, policy, 
         return integrator.step(vector_field, params, t, h, y, with_error)
 
     if isinstance(policy, FixedStep):
+        if isinstance(differentiation, ReverseMode) and differentiation.checkpoints is not None:
+            raise NotImplementedError(f"{integrator.name}: fixed steps are a scan that keeps every step; "
+                                      "checkpoints apply to adaptive steps")
         return solve_fixed(step, t0, y0, ts, policy)
     if isinstance(policy, AdaptiveStep):
-        return solve_adaptive(step, integrator.order, embedded, t0, y0, ts, policy)
+        return solve_adaptive(step, integrator.order, embedded, t0, y0, ts, policy, differentiation)
     raise NotImplementedError(f"{integrator.name}: unsupported step policy {policy!r}")
 
 
@@ -53,8 +60,10 @@ def solve_fixed(step, t0, y0, ts, policy: FixedStep) -> Solution:
     return Solution(ys, jnp.int32(len(times) - 1), jnp.int32(0), status.astype(jnp.int32))
 
 
-def solve_adaptive(step, order: int, embedded: bool, t0, y0, ts, policy: AdaptiveStep) -> Solution:
-    """Error-controlled steps landing exactly on every observation time."""
+def solve_adaptive(step, order: int, embedded: bool, t0, y0, ts, policy: AdaptiveStep,
+                   differentiation: Differentiation = REVERSE) -> Solution:
+    """Error-controlled steps landing exactly on every observation time. ``policy.rtol`` and ``policy.atol`` may
+    be traced (:meth:`stiffbench.AdaptiveStep.traced`): one compiled program serves a ladder of tolerances."""
     ts_np = np.asarray(ts, dtype=np.float64)
     if ts_np.ndim != 1 or np.any(np.diff(np.concatenate([[t0], ts_np])) < 0):
         raise ValueError(f"observation times must be a non-decreasing 1-d sequence from t0={t0}")
@@ -100,9 +109,12 @@ def solve_adaptive(step, order: int, embedded: bool, t0, y0, ts, policy: Adaptiv
         return (k < len(ts_np)) & (accepted + rejected < policy.max_steps) & (h > 1e-14 * jnp.abs(t))
 
     init = (jnp.float64(t0), y0, jnp.float64(h0), jnp.int32(first), ys, jnp.int32(0), jnp.int32(0))
-    _, _, _, k, ys, accepted, rejected = eqxi.while_loop(
-        keep_going, body, init, max_steps=policy.max_steps, kind="checkpointed"
-    )
+    if isinstance(differentiation, ForwardMode):
+        loop = {"kind": "lax"}
+    else:
+        checkpoints = differentiation.checkpoints if isinstance(differentiation, ReverseMode) else None
+        loop = {"kind": "checkpointed", "max_steps": policy.max_steps, "checkpoints": checkpoints}
+    _, _, _, k, ys, accepted, rejected = eqxi.while_loop(keep_going, body, init, **loop)
     status = jnp.where(
         k < len(ts_np),
         jnp.where(accepted + rejected >= policy.max_steps, Status.MAX_STEPS_REACHED, Status.STEP_SIZE_TOO_SMALL),

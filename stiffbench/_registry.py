@@ -135,6 +135,7 @@ def _make_register(hook_name, cls, kind, plugin, staged, items, plugins, sources
 def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
     """``unknown <kind> 'x'; did you mean 'y'? (known: ...)``: the message of every unknown name."""
     known = list(known)
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    folded = {k.casefold(): k for k in known}
+    close = [folded[k] for k in difflib.get_close_matches(name.casefold(), folded, n=3, cutoff=0.5)]
     hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
     return f"unknown {kind} {name!r}{hint} (known: {', '.join(known) or 'none'})"

@@ -17,6 +17,10 @@ improvement, or, where no direction applies, a change:
   Compile times are listed but never count as regressions: with JAX's persistent compilation cache they
   measure the state of the cache as much as the code;
 - accepted steps: listed as changed, with no direction.
+
+A work–precision cell is a unit (its status, its compile times where one program served every rung) and each of
+its rungs another, matched by the rung's setting (``rtol=1e-06``, ``steps=1000``): the gradient and state errors
+against the reference as errors, the forward and gradient times as run times, the rung's status and steps.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any, final
 
 from .contracts import Status
 from .errors import UsageError
-from .records import CostResult, GradientResult, Record, StabilityGrid, StabilityResult
+from .records import CostResult, GradientResult, PrecisionResult, Record, StabilityGrid, StabilityResult
 from .report.format import number
 from .sweep import RunRecords
 
@@ -114,6 +118,8 @@ def compare(a: RunRecords, b: RunRecords, tolerances: Tolerances = Tolerances())
 
 
 def _summary(cells: Mapping[str, Metrics]) -> str:
+    if not cells:
+        return "no measured cell"
     return f"{len(cells)} cells: {', '.join(list(cells)[:3])}{', ...' if len(cells) > 3 else ''}"
 
 
@@ -146,8 +152,9 @@ def _grid(grid: StabilityGrid) -> str:
 
 def _cells(run: RunRecords) -> dict[str, Metrics]:
     """Every compared unit of the run (a cell, or a row of a gradient cell) by name, with its metrics."""
+    precision = tuple(r for r in run.records.get("precision", ()) if isinstance(r, PrecisionResult))
     return (dict(_stability_cells(run.stability)) | dict(_gradient_cells(run.gradients))
-            | dict(_cost_cells(run.cost)))
+            | dict(_cost_cells(run.cost)) | dict(_precision_cells(precision)))
 
 
 def _stability_cells(records: tuple[StabilityResult, ...]) -> Iterator[tuple[str, Metrics]]:
@@ -214,6 +221,25 @@ def _cost_cells(records: tuple[CostResult, ...]) -> Iterator[tuple[str, Metrics]
             metrics |= {"max rel err": _Metric("error", c.max_rel_err), "run s": _Metric("time", c.run_s),
                         "compile s": _Metric("compile", c.compile_s), "steps": _Metric("steps", c.steps)}
         yield c.key.label, metrics
+
+
+def _precision_cells(records: tuple[PrecisionResult, ...]) -> Iterator[tuple[str, Metrics]]:
+    """A unit per cell (its status; compile times where one program served the whole ladder) and one per rung."""
+    for c in records:
+        cell = c.key.label
+        yield cell, {"status": _Metric("status", c.status.label),
+                     "compile forward s": _Metric("compile", c.compile_forward_s),
+                     "compile gradient s": _Metric("compile", c.compile_gradient_s)}
+        for rung in c.rungs:
+            metrics = {"status": _Metric("status", rung.status.label)}
+            if rung.ok:
+                metrics |= {"max rel err": _Metric("error", rung.error_gradient),
+                            "max rel err ys": _Metric("error", rung.error_ys),
+                            "forward s": _Metric("time", rung.forward_s),
+                            "gradient s": _Metric("time", rung.gradient_s),
+                            "compile s": _Metric("compile", rung.compile_s),
+                            "steps": _Metric("steps", rung.steps)}
+            yield f"{cell} / {c.ladder}={_value(rung.setting)}", metrics
 
 
 def _judge(ma: _Metric, mb: _Metric, tol: Tolerances) -> tuple[str, str] | None:

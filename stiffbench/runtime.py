@@ -14,7 +14,8 @@ of the library needs them; :func:`configure` adds the caches.
   part of the compilation cache's key, so every process of one sweep must share them.
 - **Caches**: everything stiffbench keeps between runs lives under :func:`cache_dir` (``STIFFBENCH_CACHE_DIR``,
   default ``~/.cache/stiffbench``): JAX's persistent compilation cache (``jax/``) and reference sensitivities
-  (``references/``). Deleting it loses nothing but time.
+  (``references/``). Deleting it loses nothing but time. A corrupt entry is a miss that is written again: JAX
+  itself would keep an unreadable entry forever (:func:`_rewrite_unreadable_compilation_cache_entries`).
 """
 
 from __future__ import annotations
@@ -64,8 +65,35 @@ def configure(*, compilation_cache: bool = True) -> None:
         jax.config.update("jax_enable_compilation_cache", True)
         jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jax"))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", COMPILE_TIME_THRESHOLD_S)
+        _rewrite_unreadable_compilation_cache_entries()
     else:
         jax.config.update("jax_enable_compilation_cache", False)
+
+
+def _rewrite_unreadable_compilation_cache_entries() -> None:
+    """Delete a persistent-cache entry whose read fails, so that the compile which follows writes it afresh.
+
+    JAX treats an entry it cannot read (a file truncated by a process killed while writing it: JAX does not write
+    atomically) as a miss and warns, but never replaces it, so every later run would pay the compile again. This
+    wraps JAX's private reader; with another JAX whose reader is not found it does nothing.
+    """
+    from jax._src import compilation_cache
+
+    read = compilation_cache.get_executable_and_time
+    if getattr(read, "rewrites_unreadable_entries", False):
+        return
+
+    def get_executable_and_time(cache_key, compile_options, backend, executable_devices):
+        try:
+            return read(cache_key, compile_options, backend, executable_devices)
+        except Exception:
+            path = getattr(compilation_cache._get_cache(backend), "path", None)
+            if path is not None:
+                Path(path, f"{cache_key}-cache").unlink(missing_ok=True)
+            raise  # JAX warns and compiles; its write then finds the entry gone
+
+    get_executable_and_time.rewrites_unreadable_entries = True  # type: ignore[attr-defined]
+    compilation_cache.get_executable_and_time = get_executable_and_time
 
 
 def settings() -> dict[str, str | None]:

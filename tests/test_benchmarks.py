@@ -3,7 +3,8 @@
 ``asv check`` imports the suite and checks the form of every benchmark. One quick pass (``--quick``: each case
 once, in its own process) of a subset then runs every benchmark of the suite on at least one case: backward
 Euler on the integrator axis and in the stability benchmarks, rodas4 on Robertson on the problem axis (its
-gradient fidelity against the SciPy reference included), the registry, and the overhead with adaptive steps.
+gradient fidelity against the SciPy reference included), the registry, the overhead with adaptive steps, and
+forward mode through radau-iia-5 on one of pollu's parameters.
 Nothing is timed here; the suite's numbers are asv's business.
 
 asv runs against this interpreter (``--python=same``), from a copy of the configuration that puts its machine
@@ -26,7 +27,8 @@ import pytest
 from stiffbench.runtime import cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBSET = r"\('backward-euler'|\('robertson-40', 'rodas4'\)|^registry\.|^overhead\..*\('adaptive"
+SUBSET = (r"\('backward-euler'|\('robertson-40', 'rodas4'\)|^registry\.|^overhead\..*\('adaptive"
+          r"|^differentiation\..*\('radau-iia-5', 'forward', 1\)")
 """asv matches ``--bench`` against ``module.Class.method(param, ...)``, parameters by their ``repr``."""
 
 

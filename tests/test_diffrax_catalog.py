@@ -24,6 +24,7 @@ EXPECTED = {  # name: family, stages, order, as the papers name the methods (e.g
     "diffrax-kvaerno3": ("Runge–Kutta", 4, 3),
     "diffrax-kvaerno4": ("Runge–Kutta", 5, 4),
     "diffrax-kvaerno5": ("Runge–Kutta", 7, 5),
+    "diffrax-kvaerno5-newton": ("Runge–Kutta", 7, 5),
     "diffrax-kencarp3": ("Runge–Kutta", 4, 3),
     "diffrax-kencarp4": ("Runge–Kutta", 6, 4),
     "diffrax-kencarp5": ("Runge–Kutta", 8, 5),
@@ -88,8 +89,8 @@ def test_every_diffrax_solver_is_registered(registry):
         assert integrator.order == integrator.solver.order(None), name  # diffrax's own claim
         if family == "explicit":
             assert integrator.implementation.endswith("no root finder, adjoint RecursiveCheckpointAdjoint"), name
-        else:  # KenCarp's stall-tolerant VeryChord: see the last test
-            kind = "StallTolerantVeryChord" if "kencarp" in name else "VeryChord"
+        else:  # KenCarp's stall-tolerant VeryChord: see the last test; the Newton variant of Kvaerno5
+            kind = "StallTolerantVeryChord" if "kencarp" in name else "Newton" if "newton" in name else "VeryChord"
             assert f"(root_finder={kind}(rtol=1e-10, atol=1e-10))" in integrator.implementation, name
     assert "KenCarp3(root_finder=StallTolerantVeryChord(rtol=1e-10, atol=1e-10)) on MultiTerm(0, f)" in (
         registry.integrators["diffrax-kencarp3"].implementation)

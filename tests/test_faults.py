@@ -145,8 +145,11 @@ def test_faults_and_interruptions_lose_nothing_and_change_nothing(sweep):
     assert first.returncode in (0, 130, 1, -signal.SIGINT), f"{where}\n{first.stderr}"
     if first.returncode == 130 and run_dir.exists():
         assert f"stiffbench run --resume {run_dir}" in first.stderr, where
-    interrupted(stiffbench(sweep, "--resume", str(run_dir)), signal.SIGKILL, moments[1])
-    final = subprocess.run(stiffbench(sweep, "--resume", str(run_dir)), capture_output=True, text=True, timeout=600)
+    # Interrupted before it made its directory, a run has left nothing to resume: the user starts it again.
+    again = ["--resume" if run_dir.exists() else "--out", str(run_dir)]
+    interrupted(stiffbench(sweep, *again), signal.SIGKILL, moments[1])
+    again = ["--resume" if run_dir.exists() else "--out", str(run_dir)]
+    final = subprocess.run(stiffbench(sweep, *again), capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, f"{where}\n{final.stderr}"
 
     assert cells(run_dir) == expected, where

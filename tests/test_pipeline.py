@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from typing import final
 
@@ -75,6 +77,33 @@ def test_a_corrupt_reference_cache_entry_is_a_miss_and_is_rewritten(tmp_path, mo
         again = reference_sensitivity(SquaredDecay(), {"k": 2.0})
         np.testing.assert_array_equal(again.ys, first.ys)
         assert json.loads(entry.read_text())["ys"] == first.ys.tolist()
+
+
+COMPILE_ONCE = """
+import sys, jax, jax.numpy as jnp, stiffbench
+stiffbench.configure()
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # cache even this small program
+print(repr(float(jax.jit(lambda x: jnp.sin(x) * jnp.exp(-x))(0.5))))
+"""
+
+
+def test_a_corrupt_compilation_cache_entry_is_a_miss_and_is_rewritten(tmp_path):
+    """A compilation-cache file truncated by a killed write: the next run compiles, gives the same number and
+    writes the entry again (JAX alone would keep the broken file and compile in every run)."""
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", COMPILE_ONCE], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "STIFFBENCH_CACHE_DIR": str(tmp_path)}, check=True)
+
+    first = run()
+    (entry,) = (tmp_path / "jax").glob("*-cache")
+    good = entry.read_bytes()
+    entry.write_bytes(good[: len(good) // 2])
+    second = run()
+    assert second.stdout == first.stdout
+    assert "Error reading persistent compilation cache entry" in second.stderr  # a miss, not a failure
+    assert entry.read_bytes() == good  # written again
+    third = run()
+    assert third.stdout == first.stdout and "persistent compilation cache" not in third.stderr
 
 
 def test_a_gradient_cell_traces_the_solve_once_per_program(registry, monkeypatch):

@@ -91,11 +91,16 @@ def test_config_parses_and_round_trips():
     assert parse_config("") == sweep.DEFAULT
     for quick_or_default in (sweep.QUICK, sweep.DEFAULT):
         assert parse_config(sweep.config_to_toml(quick_or_default)) == quick_or_default
+    shipped = sweep.read_config(Path(__file__).parents[1] / "configs" / "work-precision.toml")
+    assert shipped.precision.ladders == ("rtol", "steps") and "backsolve" in shipped.precision.differentiation
+    assert parse_config(sweep.config_to_toml(shipped)) == shipped
+    capped = parse_config("[precision]\nproblems = ['linear']\nmax_steps = 500\n")
+    assert capped.precision.max_steps == 500 and parse_config(sweep.config_to_toml(capped)) == capped
 
 
 @pytest.mark.parametrize("text, message", [
     ("integrator = ['trapezoid']", "unknown key 'integrator' (did you mean 'integrators'?); valid keys at the top "
-                                   "level: integrators, problems, stability, gradients, cost"),
+                                   "level: integrators, problems, stability, gradients, cost, precision"),
     ("[gradients]\nstifness_levels = 3", "unknown key 'gradients.stifness_levels' (did you mean 'stiffness_levels'?)"
                                          "; valid keys in [gradients]: steps, dt, rtol, atol, stiffness_levels, "
                                          "stiffness"),

@@ -30,8 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 2
+        parser.error("a command is required (see `stiffbench --help`)")
     debug = args.debug or bool(os.environ.get("STIFFBENCH_DEBUG"))
     try:
         if args.command in NO_REGISTRY:

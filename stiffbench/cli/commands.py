@@ -155,6 +155,9 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
             raise UsageError(f"--out {args.out} and --resume {args.resume} name different directories; "
                              "--resume writes into the directory it resumes")
         directory = args.resume
+        if not directory.exists():
+            raise UsageError(f"--resume {directory}: no such directory, nothing to resume; start the run with "
+                             f"--out {directory}")
         if requested is None and not is_run(directory) and never_started(directory):
             print(f"{directory} was interrupted before its configuration was written: starting it with the "
                   "default configuration (give --config or --quick to choose another)", file=sys.stderr)
@@ -186,9 +189,15 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         return 130
     print()
     terminal.run_summary_table(records.stability, records.gradients)
+    if records.records.get("precision"):
+        print()
+        terminal.precision_table(records.records["precision"])  # type: ignore[arg-type]
     print(f"\nwrote {directory}/: {', '.join(f'{kind}.json' for kind in records.records)}, {written}")
     if progress.failed:
         print(f"{progress.failed} cells failed; their reasons are in the report", file=sys.stderr)
+    if progress.not_applicable:
+        print(f"{progress.not_applicable} cells not applicable (a method or step policy the integrator does not "
+              "support); listed in the report", file=sys.stderr)
     return 0
 
 
@@ -226,12 +235,7 @@ def _new_results_directory() -> Path:
 def _write_report(run: RunRecords) -> str:
     from ..report import write_report
 
-    try:
-        paths = write_report(run)
-    except ImportError as exc:  # matplotlib missing: the records stand, the report can be made later
-        print(f"warning: no report ({exc}); install matplotlib and run `stiffbench report DIR`", file=sys.stderr)
-        return "no report"
-    return f"report.md and {len(paths) - 1} figures in figures/"
+    return f"report.md and {len(write_report(run)) - 1} figures in figures/"
 
 
 def report(args: argparse.Namespace, registry: None) -> int:

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..contracts import Status
-from ..records import CostResult, GradientResult, Record, StabilityResult
+from ..records import CostResult, GradientResult, PrecisionResult, Record, StabilityResult
 from ..report.format import fraction, milliseconds, number, outcome
 from ..sweep import CellEvent
 
@@ -18,6 +18,7 @@ class Progress:
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.failed = 0
+        self.not_applicable = 0
         self._bar: Any = None
         self._task: Any = None
 
@@ -48,7 +49,8 @@ class Progress:
             line = f"{head} kept from the earlier run"
         else:
             assert event.record is not None
-            self.failed += event.record.status != Status.OK
+            self.not_applicable += event.record.status == Status.NOT_APPLICABLE
+            self.failed += event.record.status not in (Status.OK, Status.NOT_APPLICABLE)
             line = f"{head} {summary(event.record)} ({event.cell_s:.1f} s)"
         if self._bar is not None:
             self._bar.console.print(line, highlight=False, markup=False)
@@ -75,4 +77,12 @@ def summary(record: Record) -> str:
         return text + (f"; {outcome(bad.status, bad.message)}" if bad else "")
     if isinstance(record, CostResult):
         return f"run {number(record.run_s)} s, max rel err {number(record.max_rel_err)}"
+    if isinstance(record, PrecisionResult):
+        good = [rung for rung in record.rungs if rung.ok]
+        text = f"{fraction(len(good), len(record.rungs))} rungs ok"
+        if good:
+            text += (f", tightest ok rung: gradient error {number(good[-1].error_gradient)} in "
+                     f"{milliseconds(good[-1].gradient_s)} ms")
+        failed = next((rung for rung in record.rungs if not rung.ok), None)
+        return text + (f"; {outcome(failed.status, failed.message)}" if failed else "")
     return "ok"

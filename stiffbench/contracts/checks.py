@@ -69,6 +69,8 @@ def conforms(value: object, hint: Any) -> bool:
         if len(args) == 2 and args[1] is Ellipsis:
             return all(conforms(v, args[0]) for v in value)
         return len(args) == len(value) and all(conforms(v, a) for v, a in zip(value, args, strict=True))
+    if origin is type:
+        return isinstance(value, type) and issubclass(value, args[0])
     if origin is not None and isinstance(origin, type) and issubclass(origin, Mapping):
         return isinstance(value, Mapping) and all(
             conforms(k, args[0]) and conforms(v, args[1]) for k, v in value.items())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 from jax import Array
 
 from ..theory import LinearMultistep, MethodData
+from .differentiation import REVERSE, Differentiation, ReverseMode
 from .policy import StepPolicy
 from .solution import Solution
 
@@ -36,6 +38,25 @@ class AbstractIntegrator(abc.ABC):
     citation: str
     theory: MethodData | None
     """The method's defining data; the host derives ``R``, ``R'``, stability and decay from it."""
+    differentiation_methods: tuple[type[Differentiation], ...] = (ReverseMode,)
+    """The ways its solve can be differentiated, as types (``contracts/differentiation.py``). An integrator that
+    supports more than plain reverse mode holds the chosen one in a dataclass field ``differentiation`` that its
+    ``solve`` honours; :meth:`differentiated_by` sets it."""
+
+    def differentiated_by(self, method: Differentiation) -> AbstractIntegrator:
+        """This integrator set up to be differentiated by ``method`` (the measurement then applies
+        ``jax.jacfwd`` or ``jax.jacrev`` as ``method.mode`` says). ``NotImplementedError`` for a method it does
+        not support: the measurement records that combination as not applicable."""
+        supported = ", ".join(cls.kind for cls in self.differentiation_methods)
+        if not isinstance(method, self.differentiation_methods):
+            raise NotImplementedError(f"{self.name} is not differentiated by {method.label} (it supports: "
+                                      f"{supported})")
+        if method == getattr(self, "differentiation", REVERSE):
+            return self
+        if not (dataclasses.is_dataclass(self) and "differentiation" in {f.name for f in dataclasses.fields(self)}):
+            raise NotImplementedError(f"{self.name}: {method.label} needs a `differentiation` field that solve "
+                                      "honours")
+        return dataclasses.replace(self, differentiation=method)
 
     @abc.abstractmethod
     def solve(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import final
+from typing import Any, final
 
 import numpy as np
 
@@ -80,3 +80,13 @@ class AdaptiveStep(StepPolicy):
     @property
     def label(self) -> str:
         return f"adaptive-rtol{self.rtol!r}-atol{self.atol!r}"
+
+    @classmethod
+    def traced(cls, rtol: Any, atol: Any, max_steps: int = 100_000) -> AdaptiveStep:
+        """A policy whose tolerances are JAX values traced inside a compiled program (unchecked, unlabelled), so
+        that one program serves a whole ladder of tolerances. An integrator that needs them as Python floats
+        fails at trace time, and the measurement compiles once per rung instead."""
+        policy = object.__new__(cls)
+        for name, value in (("rtol", rtol), ("atol", atol), ("max_steps", max_steps)):
+            object.__setattr__(policy, name, value)
+        return policy

@@ -23,7 +23,7 @@ class StiffnessKnob:
     def check(self, value: float) -> None:
         lo, hi = self.valid
         if not (lo <= value <= hi):
-            raise ValueError(f"stiffness value {value!r} for {self.parameter!r} is outside [{lo:g}, {hi:g}]")
+            raise ValueError(f"stiffness value {value:g} for {self.parameter!r} is outside [{lo:g}, {hi:g}]")
 
 
 @final

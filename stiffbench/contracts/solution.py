@@ -13,8 +13,9 @@ from jax import Array
 
 class Status(enum.IntEnum):
     """Outcome of a solve, or of a measurement. ``Solution.status`` holds the code; :attr:`message` says what
-    to do. The last two never come from a solve: a measurement that raised, and a combination that does not
-    apply (an integrator that cannot follow a step policy)."""
+    to do. The last three never come from a solve: a measurement that raised, a combination that does not
+    apply (an integrator that cannot follow a step policy), and a measurement left out to bound a run's time (the
+    tighter rungs of a ladder whose last rung was already too slow)."""
 
     OK = 0
     NONLINEAR_SOLVE_FAILED = 1
@@ -25,6 +26,7 @@ class Status(enum.IntEnum):
     SOLVER_FAILED = 6
     ERROR = 7
     NOT_APPLICABLE = 8
+    SKIPPED = 9
 
     @property
     def message(self) -> str:
@@ -59,6 +61,7 @@ _MESSAGES = {
     Status.SOLVER_FAILED: "the solver reported a failure; see the integrator's documentation",
     Status.ERROR: "the measurement raised an exception",
     Status.NOT_APPLICABLE: "not applicable: the integrator does not support this combination",
+    Status.SKIPPED: "not measured: a looser rung of the ladder already took longer than the time budget",
 }
 
 

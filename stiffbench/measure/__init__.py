@@ -2,11 +2,14 @@
 
 - :func:`measure_stability`: ``R``, ``R'`` of one integrator, theory against implementation;
 - :func:`measure_gradients`: sensitivities through one integrator on one problem with one step policy;
-- :func:`measure_cost`: one adaptive solve through a stiffbench integrator or SciPy, with its cost.
+- :func:`measure_cost`: one adaptive solve through a stiffbench integrator or SciPy, with its cost;
+- :func:`measure_precision`: forward and gradient error against cost across a ladder of tolerances or steps,
+  for one differentiation method.
 """
 
 from .cost import SCIPY_SOLVERS, measure_cost
 from .gradients import measure_gradients, theory_prediction
+from .precision import measure_precision
 from .properties import catalog, integrator_properties, problem_properties
 from .references import Reference, reference_sensitivity
 from .stability import measure_stability
@@ -18,6 +21,7 @@ __all__ = [
     "integrator_properties",
     "measure_cost",
     "measure_gradients",
+    "measure_precision",
     "measure_stability",
     "problem_properties",
     "reference_sensitivity",

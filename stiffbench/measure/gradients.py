@@ -76,9 +76,10 @@ def measure_gradients(integrator: AbstractIntegrator, problem: AbstractProblem, 
             reference=_matrices(reference.sensitivity),
             theory=None if theory is None else _matrices(theory),
             fidelity={n: _fidelity(S[n], reference.sensitivity[n]) for n in names},
-            max_rel_err=max_or_none(_rel(S[n], reference.sensitivity[n]) for n in names) if ok else None,
-            max_rel_err_ys=_rel(ys, reference.ys) if ok else None,
-            max_rel_err_theory=None if theory is None or not ok else max_or_none(_rel(S[n], theory[n]) for n in names),
+            max_rel_err=max_or_none(relative_error(S[n], reference.sensitivity[n]) for n in names) if ok else None,
+            max_rel_err_ys=relative_error(ys, reference.ys) if ok else None,
+            max_rel_err_theory=None if theory is None or not ok
+            else max_or_none(relative_error(S[n], theory[n]) for n in names),
             lambda_max=lam,
             z_met=None if lam is None else lam * h,
             steps=int(steps[k]),
@@ -164,12 +165,19 @@ def _lambda_max(problem: AbstractProblem, log_theta: np.ndarray, ys: np.ndarray)
 def _fidelity(S: np.ndarray, S_ref: np.ndarray) -> Fidelity:
     norm, norm_ref = float(np.linalg.norm(S)), float(np.linalg.norm(S_ref))
     return Fidelity(finite_or_none(norm), finite_or_none(norm_ref),
-                    finite_or_none(norm / norm_ref) if norm_ref > 0 else None, _rel(S, S_ref))
+                    finite_or_none(norm / norm_ref) if norm_ref > 0 else None, relative_error(S, S_ref))
 
 
-def _rel(a: np.ndarray, b: np.ndarray) -> float | None:
-    scale = float(np.linalg.norm(b))
-    return finite_or_none(float(np.linalg.norm(np.asarray(a) - np.asarray(b))) / scale) if scale > 0 else None
+def relative_error(a: np.ndarray, b: np.ndarray) -> float | None:
+    """``‖a − b‖/‖b‖`` (Frobenius, scaled so that entries up to 1e308 do not overflow the norm); None where ``b``
+    is zero or the result is not finite."""
+    scale = _norm(np.asarray(b, dtype=np.float64))
+    return finite_or_none(_norm(np.asarray(a) - np.asarray(b)) / scale) if scale > 0 else None
+
+
+def _norm(x: np.ndarray) -> float:
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    return peak * float(np.linalg.norm(x / peak)) if 0 < peak < np.inf else peak
 
 
 def _matrices(S: Mapping[str, np.ndarray]) -> dict[str, tuple[tuple[float, ...], ...]] | None:

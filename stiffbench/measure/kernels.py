@@ -7,7 +7,13 @@ check exactly the same thing.
   integrator, a problem and a step policy; :func:`gradient_programs` vmaps both over a batch of parameter
   vectors (the stiffness values of a cell) and compiles them. The gradient traces the solve once: the
   ``Solution`` it returns is the primal of the very solve it differentiates.
+- :func:`ladder_programs`: the forward solve and the gradient compiled once for a ladder of tolerances (``rtol``
+  and ``atol`` traced arguments), each rung a call with its own tolerances.
 - :func:`jacobian_program`: ``∂f/∂y`` at a batch of states, for the stiffness met.
+
+Every gradient takes a :class:`~stiffbench.Differentiation` method (default: reverse mode through the steps): the
+integrator is set up for it (:meth:`~stiffbench.AbstractIntegrator.differentiated_by`) and the derivative is
+``jax.jacfwd`` or ``jax.jacrev`` as the method's mode says.
 
 A :class:`Program` is compiled once, its compile time (tracing included) measured apart; calling it runs and
 blocks until the result exists.
@@ -29,12 +35,15 @@ from ..contracts import (
     AbstractIntegrator,
     AbstractMultistepIntegrator,
     AbstractProblem,
+    AdaptiveStep,
+    Differentiation,
     FixedStep,
     Solution,
     Status,
     StepPolicy,
     VectorField,
 )
+from ..contracts.differentiation import REVERSE
 from ..theory import stability_function
 
 
@@ -51,13 +60,30 @@ class Program:
     def __call__(self) -> Any:
         return jax.block_until_ready(self.compiled(*self.args))
 
-    def best_of(self, repeats: int) -> tuple[Any, float]:
-        """The result and the shortest of ``repeats`` run times (a short run is easily disturbed)."""
-        best, out = math.inf, None
+    def with_args(self, *args: Any) -> Program:
+        """The same compiled program, to be called with other arguments of the same shapes."""
+        return dataclasses.replace(self, args=args)
+
+    @property
+    def memory_bytes(self) -> int | None:
+        """XLA's compiled memory analysis: arguments, outputs and temporaries, less what outputs alias."""
+        stats = self.compiled.memory_analysis()
+        if stats is None:
+            return None
+        return int(stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes
+                   - stats.alias_size_in_bytes)
+
+    def best_of(self, repeats: int, budget_s: float = math.inf) -> tuple[Any, float]:
+        """The result and the shortest of ``repeats`` run times (a short run is easily disturbed); no further run
+        once the runs so far have taken ``budget_s`` (a long run is timed well enough once)."""
+        best, out, spent = math.inf, None, 0.0
         for _ in range(repeats):
             start = time.perf_counter()
             out = self()
-            best = min(best, time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            best, spent = min(best, elapsed), spent + elapsed
+            if spent >= budget_s:
+                break
         return out, best
 
 
@@ -144,28 +170,30 @@ def stability_program(integrator: AbstractIntegrator, z: np.ndarray) -> Program:
 def forward(integrator: AbstractIntegrator, problem: AbstractProblem, policy: StepPolicy,
             names: Sequence[str] | None = None) -> Callable[[jax.Array], Solution]:
     """``log θ -> Solution``: the problem solved by the integrator at ``θ = exp(log θ)``, ``log θ`` a vector over
-    ``names`` (default: the problem's parameters, in order)."""
+    ``names`` (default: the problem's parameters, in order; the others keep their default values)."""
     names = list(names if names is not None else problem.parameters)
     y0 = jnp.asarray(problem.y0, dtype=jnp.float64)
+    fixed = {k: jnp.float64(v) for k, v in problem.parameters.items() if k not in names}
 
     def solve(log_theta: jax.Array) -> Solution:
-        params = dict(zip(names, jnp.exp(log_theta), strict=True))
+        params = fixed | dict(zip(names, jnp.exp(log_theta), strict=True))
         return checked_solve(integrator, problem.vector_field, problem.t0, y0, problem.ts, params, policy)
 
     return solve
 
 
 def gradient(integrator: AbstractIntegrator, problem: AbstractProblem, policy: StepPolicy,
-             names: Sequence[str] | None = None) -> Callable[[jax.Array], tuple[jax.Array, Solution]]:
-    """``log θ -> (S, Solution)`` with ``S[k, i, j] = ∂y_i(t_k)/∂log θ_j`` by reverse mode; one solve is traced,
+             names: Sequence[str] | None = None,
+             method: Differentiation = REVERSE) -> Callable[[jax.Array], tuple[jax.Array, Solution]]:
+    """``log θ -> (S, Solution)`` with ``S[k, i, j] = ∂y_i(t_k)/∂log θ_j`` by ``method``; one solve is traced,
     and the ``Solution`` is its primal."""
-    solve = forward(integrator, problem, policy, names)
+    solve = forward(integrator.differentiated_by(method), problem, policy, names)
 
     def states(log_theta: jax.Array) -> tuple[jax.Array, Solution]:
         solution = solve(log_theta)
         return solution.ys, solution
 
-    return jax.jacrev(states, has_aux=True)
+    return (jax.jacfwd if method.mode == "forward" else jax.jacrev)(states, has_aux=True)
 
 
 def log_parameters(problem: AbstractProblem, values: Sequence[float] = (),
@@ -183,6 +211,22 @@ def gradient_programs(integrator: AbstractIntegrator, problem: AbstractProblem, 
     """The forward solve and the gradient, each vmapped over the rows of ``log_theta`` and compiled."""
     return (compile_program(jax.vmap(forward(integrator, problem, policy)), log_theta),
             compile_program(jax.vmap(gradient(integrator, problem, policy)), log_theta))
+
+
+def ladder_programs(integrator: AbstractIntegrator, problem: AbstractProblem, method: Differentiation,
+                    log_theta: jax.Array, rtol: float, atol: float,
+                    max_steps: int = AdaptiveStep.max_steps) -> tuple[Program, Program]:
+    """The forward solve and the gradient by ``method`` as functions of ``(log θ, rtol, atol)``, each compiled once
+    for a whole ladder of tolerances (``rtol``/``atol`` the first rung's; call :meth:`Program.with_args` for the
+    others)."""
+    def solve(lt, r, a):
+        return forward(integrator.differentiated_by(method), problem, AdaptiveStep.traced(r, a, max_steps))(lt)
+
+    def differentiate(lt, r, a):
+        return gradient(integrator, problem, AdaptiveStep.traced(r, a, max_steps), method=method)(lt)
+
+    args = (log_theta, jnp.float64(rtol), jnp.float64(atol))
+    return compile_program(solve, *args), compile_program(differentiate, *args)
 
 
 def jacobian_program(problem: AbstractProblem, times: np.ndarray, states: np.ndarray,

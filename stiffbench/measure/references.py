@@ -38,8 +38,8 @@ class Reference:
     source: str
 
 
-def reference_sensitivity(problem: AbstractProblem, params: Mapping[str, float]) -> Reference:
-    """The reference states and sensitivities at ``problem.ts`` for ``params``."""
+def reference_sensitivity(problem: AbstractProblem, params: Mapping[str, float], rtol: float = RTOL) -> Reference:
+    """The reference states and sensitivities at ``problem.ts`` for ``params`` (Radau at ``rtol``, unless exact)."""
     names = list(problem.parameters)
     if isinstance(problem, AbstractExactProblem):
         ts = jnp.asarray(problem.ts)
@@ -50,16 +50,16 @@ def reference_sensitivity(problem: AbstractProblem, params: Mapping[str, float])
     import scipy
 
     atol = problem.reference_atol
-    source = (f"forward sensitivity equations, scipy {scipy.__version__} solve_ivp Radau, rtol={RTOL:g}, "
+    source = (f"forward sensitivity equations, scipy {scipy.__version__} solve_ivp Radau, rtol={rtol:g}, "
               f"atol={atol:g}")
     key = json.dumps({"problem": fingerprint(problem), "params": sorted((k, float(v)) for k, v in params.items()),
-                      "rtol": RTOL, "atol": atol, "scipy": scipy.__version__, "version": VERSION}, sort_keys=True)
+                      "rtol": rtol, "atol": atol, "scipy": scipy.__version__, "version": VERSION}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     path = runtime.cache_dir() / "references" / f"{problem.name}-{digest}.json"
     cached = _load(path, key, names, len(problem.ts), len(problem.y0))
     if cached is not None:
         return cached
-    ys, S = forward_sensitivity(problem, params, names)
+    ys, S = forward_sensitivity(problem, params, names, rtol)
     write_json(path, {"key": key, "ys": ys.tolist(), "S": {k: v.tolist() for k, v in S.items()}, "source": source})
     return Reference(ys, S, source)
 
@@ -92,9 +92,9 @@ def _load(path, key: str, names: list[str], n_times: int, dim: int) -> Reference
     return Reference(ys, S, cached["source"])
 
 
-def forward_sensitivity(problem: AbstractProblem, params: Mapping[str, float],
-                        names: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """``(ys, {name: S})`` from the forward sensitivity equations solved by SciPy's Radau at ``RTOL``."""
+def forward_sensitivity(problem: AbstractProblem, params: Mapping[str, float], names: list[str],
+                        rtol: float = RTOL) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``(ys, {name: S})`` from the forward sensitivity equations solved by SciPy's Radau at ``rtol``."""
     from scipy.integrate import solve_ivp
 
     d, p = len(problem.y0), len(names)
@@ -113,7 +113,7 @@ def forward_sensitivity(problem: AbstractProblem, params: Mapping[str, float],
     jac = jax.jit(jax.jacfwd(rhs, argnums=1))
     u0 = np.concatenate([np.asarray(problem.y0, dtype=np.float64), np.zeros(d * p)])
     sol = solve_ivp(lambda t, u: np.asarray(rhs(t, u)), (problem.t0, problem.ts[-1]), u0, method="Radau",
-                    t_eval=np.asarray(problem.ts), rtol=RTOL, atol=problem.reference_atol,
+                    t_eval=np.asarray(problem.ts), rtol=rtol, atol=problem.reference_atol,
                     jac=lambda t, u: np.asarray(jac(t, u)))
     if not sol.success:
         raise RuntimeError(f"reference solve for {problem.name} failed: {sol.message}")

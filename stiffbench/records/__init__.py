@@ -10,6 +10,7 @@ from .codec import RecordError, from_json, to_json
 from .common import CellKey, Environment, Record, RecordSet, dumps, write_json, write_text
 from .cost import CostInputs, CostResult
 from .gradients import Fidelity, GradientCost, GradientInputs, GradientResult, GradientRow
+from .precision import LADDERS, PrecisionInputs, PrecisionResult, PrecisionRung
 from .stability import (
     AGREEMENT_LEVELS,
     Agreement,
@@ -25,11 +26,13 @@ RECORD_TYPES: dict[str, type[Record]] = {
     "stability": StabilityResult,
     "gradients": GradientResult,
     "cost": CostResult,
+    "precision": PrecisionResult,
 }
 """Cell kind -> record type."""
 
 __all__ = [
     "AGREEMENT_LEVELS",
+    "LADDERS",
     "RECORD_TYPES",
     "Agreement",
     "Catalog",
@@ -43,6 +46,9 @@ __all__ = [
     "GradientResult",
     "GradientRow",
     "IntegratorProperties",
+    "PrecisionInputs",
+    "PrecisionResult",
+    "PrecisionRung",
     "ProblemProperties",
     "RayDecay",
     "Record",

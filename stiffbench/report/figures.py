@@ -4,10 +4,14 @@
   each implementation as markers; a panel per family of integrators;
 - ``gradients-<problem>.png``: ``|S|`` and ``|S|/|S_ref|`` against the stiffness value, with a top axis of the
   ``|hλ|`` met; a row per group of cells (every coordinate but the integrator), fast parameter and panel;
-- ``cost.png``: compile and run times per integrator.
+- ``cost.png``: compile and run times per integrator;
+- ``precision-gradient-<ladder>.png`` and ``precision-forward-<ladder>.png``: work–precision diagrams, the gradient
+  error against the gradient time and the state error against the forward time, log-log, a panel per problem and
+  a line per integrator / differentiation method through its ok rungs.
 
-Every integrator keeps its colour and marker in every figure (:class:`Style`). Each function returns the path it
-wrote, or None when the run has nothing to draw.
+Every integrator keeps its colour and marker in the stability, gradient and cost figures (:class:`Style`); the
+work–precision diagrams mix families in one panel, so there an integrator has a colour of its own and a method a
+line style and marker. Each function returns the path it wrote, or None when the run has nothing to draw.
 """
 
 from __future__ import annotations
@@ -20,15 +24,32 @@ from typing import Any
 import numpy as np
 
 from ..contracts import Status
-from ..records import GradientResult, write_text
+from ..records import GradientResult, PrecisionResult, write_text
 from ..sweep import RunRecords
 from .format import step_policy
-from .markdown import by_other_axes, integrator_costs, integrator_properties
+from .markdown import (
+    FLOOR_FACTOR,
+    by_other_axes,
+    integrator_costs,
+    integrator_properties,
+    ladders,
+    precision_label,
+    precision_records,
+)
 
 MARKERS = "osD^vP*Xh<>p"
 FAMILY_ORDER = ("Runge–Kutta", "Rosenbrock", "multistep", "explicit")
 MAX_GRADIENT_ROWS = 16
 """Rows of panels in one gradient figure, beyond which it stops being readable (and takes long to lay out)."""
+LINE_STYLES = ("-", "--", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
+"""A differentiation method's line in a work–precision diagram (dotted is the reference floor's)."""
+PRECISION_QUANTITIES = {
+    "gradient": ("error_gradient", "gradient_s", "gradient error (worst parameter, relative to the reference)",
+                 "gradient time (ms, compiled run)", "gradient error against gradient time"),
+    "forward": ("error_ys", "forward_s", "state error (relative to the reference)",
+                "forward solve time (ms, compiled run)", "forward error against forward time"),
+}
+"""Quantity -> (error field, time field, y label, x label, title) of a rung."""
 
 
 def draw_figures(run: RunRecords, folder: Path) -> list[Path]:
@@ -38,6 +59,10 @@ def draw_figures(run: RunRecords, folder: Path) -> list[Path]:
     for problem in dict.fromkeys(c.problem for c in run.gradients):
         made.append(gradient_figure(run, style, problem, folder / f"gradients-{problem}.png"))
     made.append(cost_figure(run, folder / "cost.png"))
+    cells = precision_records(run)
+    for ladder in ladders(cells):
+        for quantity in PRECISION_QUANTITIES:
+            made.append(precision_figure(cells, ladder, quantity, folder / f"precision-{quantity}-{ladder}.png"))
     return [path for path in made if path is not None]
 
 
@@ -250,6 +275,65 @@ def cost_figure(run: RunRecords, path: Path) -> Path | None:
     ax_r.set_xlabel("run time (ms, log scale)")
     ax_r.set_xscale("log")
     fig.suptitle("Cost per integrator: compilation (left) and compiled run time (right)", fontsize=12)
+    save(fig, path)
+    return path
+
+
+def precision_figure(cells: tuple[PrecisionResult, ...], ladder: str, quantity: str, path: Path) -> Path | None:
+    """A work–precision diagram of the cells of ``ladder``: error against time, log-log, a panel per problem, a
+    line per integrator / method through its ok rungs (loosest first); in the gradient diagram a dotted line at
+    ``FLOOR_FACTOR`` × each reference error estimate. None when no rung of the ladder has both values."""
+    import matplotlib.pyplot as plt
+
+    error_field, time_field, y_label, x_label, title = PRECISION_QUANTITIES[quantity]
+    mine = [c for c in cells if c.ladder == ladder and c.status == Status.OK]
+
+    def points(cell: PrecisionResult) -> tuple[np.ndarray, np.ndarray]:
+        pairs = [(getattr(r, time_field), getattr(r, error_field)) for r in cell.rungs if r.ok]
+        pairs = [(t, e) for t, e in pairs if t is not None and e is not None and t > 0 and e > 0]
+        return np.array([1e3 * t for t, _ in pairs]), np.array([e for _, e in pairs])
+
+    drawn = [c for c in mine if len(points(c)[0])]
+    if not drawn:
+        return None
+    problems = list(dict.fromkeys(c.problem for c in mine))
+    integrators = sorted({c.integrator for c in mine})
+    methods = list(dict.fromkeys(c.differentiation for c in mine))
+    colors = plt.get_cmap("tab10" if len(integrators) <= 10 else "tab20").colors  # type: ignore[attr-defined]
+    color = {name: colors[k % len(colors)] for k, name in enumerate(integrators)}
+    ncols = 2 if len(problems) > 1 else 1
+    nrows = math.ceil(len(problems) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(9.5 * ncols if ncols > 1 else 11.5, 5.4 * nrows), squeeze=False,
+                             layout="constrained")
+    for ax, problem in zip(axes.flat, problems, strict=False):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        if not any(c.problem == problem for c in drawn):
+            ax.text(0.5, 0.5, "no ok rung", transform=ax.transAxes, ha="center", va="center", color="0.4")
+        for cell in (c for c in drawn if c.problem == problem):
+            x, y = points(cell)
+            k = methods.index(cell.differentiation)
+            failed = sum(not r.ok for r in cell.rungs)
+            ax.loglog(x, y, color=color[cell.integrator], ls=LINE_STYLES[k % len(LINE_STYLES)],
+                      marker=MARKERS[k % len(MARKERS)], ms=5, mfc="none", mew=1.2, lw=1.3,
+                      label=precision_label(cell) + (f" ({failed} failed)" if failed else ""))
+        if quantity == "gradient":
+            floors = dict.fromkeys(FLOOR_FACTOR * c.reference_error for c in mine
+                                   if c.problem == problem and c.reference_error)
+            for k, floor in enumerate(floors):
+                ax.axhline(floor, color="0.3", ls=":", lw=1.8, zorder=0,
+                           label=(f"reference floor ({FLOOR_FACTOR:g} × the reference error estimate)" if k == 0
+                                  else None))
+        ax.set_title(problem, fontsize=11)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(y_label)
+        ax.grid(True, which="major", alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), framealpha=0.85)
+    for ax in axes.flat[len(problems):]:
+        ax.set_visible(False)
+    rungs = "relative tolerances" if ladder == "rtol" else "fixed step counts" if ladder == "steps" else ladder
+    fig.suptitle(f"Work–precision over {rungs}: {title}", fontsize=12)
     save(fig, path)
     return path
 

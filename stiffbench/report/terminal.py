@@ -10,6 +10,7 @@ from ..records import (
     CostResult,
     GradientResult,
     IntegratorProperties,
+    PrecisionResult,
     ProblemProperties,
     StabilityResult,
 )
@@ -24,6 +25,7 @@ from .format import (
     print_table,
     yes_no,
 )
+from .markdown import convergence
 
 
 def plugins_table(sources: Mapping[str, str], failures: Mapping[str, str]) -> None:
@@ -111,3 +113,19 @@ def run_summary_table(stability: Sequence[StabilityResult], gradients: Sequence[
                      number(max(theory) if theory else None), f"{compile_s:.1f}"])
     print_table(["integrator", "decay theory", "decay measured", "err R' |z|<=1e6", "failed points", "gradients ok",
                  "grad err vs theory", "compile s"], rows)
+
+
+def precision_table(results: Iterable[PrecisionResult]) -> None:
+    """One row per work–precision cell: ok rungs, the finest ok rung's gradient error, the convergence slope and
+    verdict (the report's rules: :func:`~stiffbench.report.markdown.convergence_verdict`)."""
+    rows = []
+    for c in results:
+        if c.status != Status.OK:
+            rows.append([c.problem, c.integrator, c.differentiation, c.ladder, MISSING, MISSING, MISSING,
+                         outcome(c.status, c.message, 60)])
+            continue
+        conv = convergence(c)
+        rows.append([c.problem, c.integrator, c.differentiation, c.ladder, fraction(conv.ok, conv.total),
+                     number(conv.finest), number(conv.slope), conv.verdict])
+    print_table(["problem", "integrator", "method", "ladder", "ok rungs", "finest grad err", "slope", "verdict"],
+                rows)

@@ -1,6 +1,6 @@
 """The sweep configuration: which integrators and problems, the stability grid, the gradient step policies and
-stiffness values, and the cost comparison. Read from TOML (``stiffbench run --config``), written back by
-:func:`config_to_toml` so that a run's ``config.toml`` repeats it."""
+stiffness values, the cost comparison and the work–precision ladders. Read from TOML (``stiffbench run
+--config``), written back by :func:`config_to_toml` so that a run's ``config.toml`` repeats it."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from typing import Any, final
 
 import tomli_w
 
+from ..contracts import Differentiation
 from ..errors import ConfigError, UsageError
-from ..records import StabilityGrid
+from ..records import LADDERS, StabilityGrid
 
 ALL = "all"
 
@@ -55,6 +56,28 @@ class CostSweep:
 
 @final
 @dataclasses.dataclass(frozen=True)
+class PrecisionSweep:
+    """Work–precision ladders: one cell per problem × integrator × differentiation method × ladder."""
+
+    problems: tuple[str, ...] = ()
+    """Problems (empty: no work–precision cells), at their default parameters; the integrators are the sweep's."""
+    differentiation: tuple[str, ...] = ("reverse", "forward")
+    """Methods by label (``reverse``, ``reverse-cN``, ``direct``, ``backsolve``, ``forward``); a method an
+    integrator does not support is a not-applicable cell."""
+    ladders: tuple[str, ...] = ("rtol",)
+    """``rtol`` (adaptive steps at each tolerance) and/or ``steps`` (fixed steps, a count per rung)."""
+    rtol: tuple[float, ...] = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
+    steps: tuple[int, ...] = (10, 30, 100, 300, 1000)
+    """Numbers of fixed steps over each problem's time span."""
+    atol_ratio: float | None = None
+    """``atol = atol_ratio · rtol`` (``None``: 1e-3 times the smallest peak ``|y_i|`` of each problem)."""
+    max_steps: int | None = None
+    """Of the adaptive rungs (``None``: 100000); bounds the time a diverging backsolve adjoint can take."""
+    repeats: int = 3
+
+
+@final
+@dataclasses.dataclass(frozen=True)
 class SweepConfig:
     """What ``stiffbench run`` measures: a TOML file (``--config``), or the defaults, or ``--quick``."""
 
@@ -66,10 +89,12 @@ class SweepConfig:
     """The default grid plus the ray ``arg(−z) = 45°`` into the left half-plane."""
     gradients: GradientSweep = dataclasses.field(default_factory=GradientSweep)
     cost: CostSweep = dataclasses.field(default_factory=CostSweep)
+    precision: PrecisionSweep = dataclasses.field(default_factory=PrecisionSweep)
 
 
 DEFAULT = SweepConfig()
-_SECTIONS: dict[str, type] = {"stability": StabilityGrid, "gradients": GradientSweep, "cost": CostSweep}
+_SECTIONS: dict[str, type] = {"stability": StabilityGrid, "gradients": GradientSweep, "cost": CostSweep,
+                              "precision": PrecisionSweep}
 _KEYS = {"": ("integrators", "problems", *_SECTIONS)} | {
     name: tuple(f.name for f in dataclasses.fields(cls)) for name, cls in _SECTIONS.items()}
 
@@ -85,6 +110,9 @@ def parse_config(text: str, source: str = "configuration") -> SweepConfig:
 
 def read_config(path: str | Path) -> SweepConfig:
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"configuration file {str(path)!r} is a directory; name a TOML file (a run's config.toml "
+                         "repeats that run)")
     if not path.is_file():
         raise UsageError(f"configuration file {str(path)!r} does not exist")
     try:
@@ -142,9 +170,28 @@ def config_from_dict(data: Mapping[str, Any], source: str = "configuration") -> 
                      rtol=read.number(c, "cost.rtol", e.rtol, positive=True),
                      atol=read.number(c, "cost.atol", e.atol, positive=True), scipy=scipy,
                      repeats=read.integer(c, "cost.repeats", e.repeats, minimum=1))
+
+    w, f = tables["precision"], PrecisionSweep()
+    precision = PrecisionSweep(
+        problems=read.names(w, "precision.problems", f.problems),
+        differentiation=read.names(w, "precision.differentiation", f.differentiation),
+        ladders=read.names(w, "precision.ladders", f.ladders),
+        rtol=read.numbers(w, "precision.rtol", f.rtol, positive=True),
+        steps=read.integers(w, "precision.steps", f.steps, minimum=1),
+        atol_ratio=read.number(w, "precision.atol_ratio", None, positive=True),
+        max_steps=None if w.get("max_steps") is None else read.integer(w, "precision.max_steps", None, minimum=1),
+        repeats=read.integer(w, "precision.repeats", f.repeats, minimum=1))
+    for label in precision.differentiation:
+        try:
+            Differentiation.parse(label)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: precision.differentiation: {exc}") from None
+    unknown = [ladder for ladder in precision.ladders if ladder not in LADDERS]
+    if unknown:
+        raise ConfigError(f"{source}: precision.ladders: unknown ladder(s) {unknown}; valid: {', '.join(LADDERS)}")
     return SweepConfig(integrators=read.selection(data, "integrators", DEFAULT.integrators),
                        problems=read.selection(data, "problems", DEFAULT.problems),
-                       stability=stability, gradients=gradients, cost=cost)
+                       stability=stability, gradients=gradients, cost=cost, precision=precision)
 
 
 def config_to_toml(config: SweepConfig) -> str:
@@ -161,11 +208,13 @@ def config_to_toml(config: SweepConfig) -> str:
             {"stiffness": {k: list(v) for k, v in config.gradients.stiffness.items()}}
             if config.gradients.stiffness else {}),
         "cost": section(config.cost),
+        "precision": section(config.precision),
     }
     header = ("# stiffbench sweep configuration: `stiffbench run --config FILE` runs it again.\n"
               "# [stability]: z = -r e^(i angle), r log-spaced in [z_min, z_max]; decay fitted over |z| >= tail.\n"
               "# [gradients]: fixed steps h = time span / n for n in steps, fixed h in dt, adaptive per rtol.\n"
-              "# [cost]: adaptive solves of cost.problems by every integrator and by SciPy, side by side.\n")
+              "# [cost]: adaptive solves of cost.problems by every integrator and by SciPy, side by side.\n"
+              "# [precision]: work-precision ladders (rtol, fixed steps) of precision.problems per differentiation.\n")
     return header + tomli_w.dumps(document, multiline_strings=False)
 
 

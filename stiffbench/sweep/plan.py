@@ -5,7 +5,9 @@ The families of this version:
 
 - ``stability``: axis ``integrator``; inputs the stability grid;
 - ``gradients``: axes ``problem``, ``integrator``, ``policy``; inputs the policy and the stiffness values;
-- ``cost``: axes ``problem``, ``solver`` (the integrators, then SciPy's methods); inputs the tolerance.
+- ``cost``: axes ``problem``, ``solver`` (the integrators, then SciPy's methods); inputs the tolerance;
+- ``precision``: axes ``problem``, ``integrator``, ``differentiation``, ``ladder``; inputs the rungs, the
+  ``atol`` ratio, the problem's parameters and the repeats.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from typing import final
 import numpy as np
 
 from .._registry import Registry
-from ..contracts import AbstractIntegrator, AbstractProblem, AdaptiveStep, FixedStep, StepPolicy
+from ..contracts import AbstractIntegrator, AbstractProblem, AdaptiveStep, Differentiation, FixedStep, StepPolicy
 from ..errors import ConfigError
-from ..measure import SCIPY_SOLVERS, measure_cost, measure_gradients, measure_stability
+from ..measure import SCIPY_SOLVERS, measure_cost, measure_gradients, measure_precision, measure_stability
 from ..measure.gradients import gradient_inputs
-from ..records import CostInputs, CostResult, GradientResult, StabilityResult
+from ..records import CostInputs, CostResult, GradientResult, PrecisionInputs, PrecisionResult, StabilityResult
 from .axes import Axis, AxisValue, Cell, Coords, Family, expand
 from .config import DEFAULT, GradientSweep, SweepConfig
 
@@ -45,6 +47,7 @@ class PlanContext:
     problems: tuple[AbstractProblem, ...]
     stiffness: Mapping[str, tuple[float, ...]]
     cost_problems: tuple[AbstractProblem, ...]
+    precision_problems: tuple[AbstractProblem, ...] = ()
 
 
 @final
@@ -91,6 +94,26 @@ def _cost_inputs(context: PlanContext, coords: Coords) -> CostInputs:
     return CostInputs(AdaptiveStep(rtol=cost.rtol, atol=cost.atol), cost.repeats)
 
 
+def _precision_problems(context: PlanContext, coords: Coords) -> list[AxisValue]:
+    return [AxisValue(p.name, p) for p in context.precision_problems]
+
+
+def _methods(context: PlanContext, coords: Coords) -> list[AxisValue]:
+    return [AxisValue(label, Differentiation.parse(label)) for label in context.config.precision.differentiation]
+
+
+def _ladders(context: PlanContext, coords: Coords) -> list[AxisValue]:
+    return [AxisValue(ladder, ladder) for ladder in context.config.precision.ladders]
+
+
+def _precision_inputs(context: PlanContext, coords: Coords) -> PrecisionInputs:
+    sweep, ladder = context.config.precision, coords["ladder"].value
+    rungs = (tuple(sorted(sweep.rtol, reverse=True)) if ladder == "rtol"
+             else tuple(float(n) for n in sorted(sweep.steps)))
+    return PrecisionInputs(ladder, rungs, sweep.atol_ratio, dict(coords["problem"].value.parameters), sweep.repeats,
+                           sweep.max_steps)
+
+
 STABILITY = Family(
     kind="stability",
     axes=(Axis("integrator", _integrators),),
@@ -118,7 +141,19 @@ COST = Family(
     measure=lambda cell: measure_cost(cell["problem"], cell["solver"], cell.inputs, cell.key),
     doing=lambda cell: f"an adaptive solve, best of {cell.inputs.repeats}",
 )
-FAMILIES: tuple[Family, ...] = (STABILITY, GRADIENTS, COST)
+PRECISION = Family(
+    kind="precision",
+    axes=(Axis("problem", _precision_problems), Axis("integrator", _integrators), Axis("differentiation", _methods),
+          Axis("ladder", _ladders)),
+    record=PrecisionResult,
+    inputs=_precision_inputs,
+    measure=lambda cell: measure_precision(cell["integrator"], cell["problem"], cell["differentiation"],
+                                           cell.inputs, cell.key),
+    doing=lambda cell: (f"{len(cell.inputs.rungs)} rungs of the {cell.inputs.ladder} ladder, forward and gradient "
+                        f"({cell['differentiation'].label})"
+                        + (", compiled once" if cell.inputs.ladder == "rtol" else ", compiled per rung")),
+)
+FAMILIES: tuple[Family, ...] = (STABILITY, GRADIENTS, COST, PRECISION)
 
 
 def quick_config(registry: Registry) -> SweepConfig:
@@ -154,12 +189,14 @@ def make_plan(config: SweepConfig, registry: Registry, kinds: Iterable[str] | No
                 raise ConfigError(f"{problem.name}: {exc}") from None
         stiffness[problem.name] = tuple(float(v) for v in values)
     cost_problems = tuple(registry.problems.select(config.cost.problems)) if "cost" in kinds else ()
+    precision_problems = (tuple(registry.problems.select(config.precision.problems)) if "precision" in kinds
+                          else ())
     effective = dataclasses.replace(
         config, integrators=tuple(i.name for i in integrators),
         problems=tuple(p.name for p in problems) if "gradients" in kinds else config.problems,
         gradients=dataclasses.replace(sweep, stiffness_levels=None, stiffness=stiffness) if "gradients" in kinds
         else sweep)
-    context = PlanContext(effective, integrators, problems, stiffness, cost_problems)
+    context = PlanContext(effective, integrators, problems, stiffness, cost_problems, precision_problems)
     cells = [cell for family in FAMILIES if family.kind in kinds for cell in expand(family, context)]
     return Plan(effective, tuple(cells))
 

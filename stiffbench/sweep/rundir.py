@@ -179,7 +179,8 @@ def load_run(directory: str | Path) -> RunRecords:
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise UsageError(f"run directory {str(directory)!r} does not exist")
+        raise UsageError(f"run directory {str(directory)!r} " + ("is a file, not a directory" if directory.exists()
+                                                                 else "does not exist"))
     config = read_config(directory / CONFIG_FILE) if is_run(directory) else None
     environment = _read_typed(directory / ENVIRONMENT_FILE, lambda d, w: from_json(Environment, d, w))
     catalog_ = _read_typed(directory / CATALOG_FILE, Catalog.from_json)
@@ -193,14 +194,17 @@ def load_run(directory: str | Path) -> RunRecords:
             files = [combined]
         for path in files:
             try:
-                records.setdefault(kind, []).extend(_read_records(path, record_type).results)
+                results = _read_records(path, record_type).results
             except RecordError as exc:
                 if "another version of stiffbench" in str(exc):
                     raise UsageError(str(exc)) from None
                 invalid[str(path.relative_to(directory))] = str(exc)
+            else:
+                records.setdefault(kind, []).extend(results)
     if config is None and not records:
-        raise UsageError(f"{str(directory)!r} holds no stiffbench records ({CONFIG_FILE}, cells/ or combined "
-                         "files); is it a run directory?")
+        found = (f"{', '.join(invalid)}: not a valid record" if invalid
+                 else f"no {CONFIG_FILE}, cells/ or combined files")
+        raise UsageError(f"{str(directory)!r} holds no stiffbench records ({found}); is it a run directory?")
     order = {key: k for k, key in enumerate(planned)}
     by_kind = {kind: tuple(sorted(rs, key=lambda r: (order.get(r.key, len(order)), r.key.label)))
                for kind, rs in records.items()}
