@@ -126,6 +126,11 @@ class Record:
     def from_json(cls, data: Any, where: str = "record") -> Self:
         return from_json(cls, data, where)
 
+    @classmethod
+    def failed(cls, key: CellKey, inputs: Any, status: Status, message: str) -> Self:
+        """The record of a cell that could not be measured: its key, inputs, status and why, nothing else."""
+        return cls(key, inputs, status, message)  # type: ignore[call-arg]
+
 
 R = TypeVar("R", bound=Record)
 

@@ -47,7 +47,3 @@ class CostResult(Record):
     @property
     def solver(self) -> str:
         return self.key["solver"]
-
-    @classmethod
-    def failed(cls, key: CellKey, inputs: CostInputs, status: Status, message: str) -> CostResult:
-        return cls(key, inputs, status, message)

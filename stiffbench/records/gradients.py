@@ -115,7 +115,3 @@ class GradientResult(Record):
     @property
     def policy(self) -> StepPolicy:
         return self.inputs.policy
-
-    @classmethod
-    def failed(cls, key: CellKey, inputs: GradientInputs, status: Status, message: str) -> GradientResult:
-        return cls(key, inputs, status, message)

@@ -112,7 +112,3 @@ class PrecisionResult(Record):
     @property
     def ladder(self) -> str:
         return self.key["ladder"]
-
-    @classmethod
-    def failed(cls, key: CellKey, inputs: PrecisionInputs, status: Status, message: str) -> PrecisionResult:
-        return cls(key, inputs, status, message)

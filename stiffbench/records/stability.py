@@ -148,7 +148,3 @@ class StabilityResult(Record):
     @property
     def integrator(self) -> str:
         return self.key["integrator"]
-
-    @classmethod
-    def failed(cls, key: CellKey, inputs: StabilityGrid, status: Status, message: str) -> StabilityResult:
-        return cls(key, inputs, status, message)

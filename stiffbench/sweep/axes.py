@@ -56,7 +56,7 @@ class Family:
     """What the measurement compiles and runs, in words, for progress."""
 
     def failed(self, cell: Cell, status: Any, message: str) -> Record:
-        return self.record.failed(cell.key, cell.inputs, status, message)  # type: ignore[attr-defined]
+        return self.record.failed(cell.key, cell.inputs, status, message)
 
 
 @final
