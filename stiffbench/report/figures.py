@@ -279,6 +279,10 @@ def cost_figure(run: RunRecords, path: Path) -> Path | None:
     return path
 
 
+ERROR_CEILING = 1e3
+"""Errors above this are drawn at it, with an upward triangle: the gradient is wrong, the value says no more."""
+
+
 def precision_figure(cells: tuple[PrecisionResult, ...], ladder: str, quantity: str, path: Path) -> Path | None:
     """A work–precision diagram of the cells of ``ladder``: error against time, log-log, a panel per problem, a
     line per integrator / method through its ok rungs (loosest first); in the gradient diagram a dotted line at
@@ -314,9 +318,14 @@ def precision_figure(cells: tuple[PrecisionResult, ...], ladder: str, quantity: 
             x, y = points(cell)
             k = methods.index(cell.differentiation)
             failed = sum(not r.ok for r in cell.rungs)
-            ax.loglog(x, y, color=color[cell.integrator], ls=LINE_STYLES[k % len(LINE_STYLES)],
-                      marker=MARKERS[k % len(MARKERS)], ms=5, mfc="none", mew=1.2, lw=1.3,
-                      label=precision_label(cell) + (f" ({failed} failed)" if failed else ""))
+            over = y > ERROR_CEILING  # 1e300 would wreck the log axis; such a gradient is wrong, not imprecise
+            notes = [f"{failed} failed"] * bool(failed) + [f"{over.sum()} above {ERROR_CEILING:g}"] * bool(over.any())
+            ax.loglog(x, np.minimum(y, ERROR_CEILING), color=color[cell.integrator],
+                      ls=LINE_STYLES[k % len(LINE_STYLES)], marker=MARKERS[k % len(MARKERS)], ms=5, mfc="none",
+                      mew=1.2, lw=1.3, label=precision_label(cell) + (f" ({', '.join(notes)})" if notes else ""))
+            if over.any():
+                ax.plot(x[over], np.full(over.sum(), ERROR_CEILING), ls="none", marker="^", ms=8,
+                        color=color[cell.integrator])
         if quantity == "gradient":
             floors = dict.fromkeys(FLOOR_FACTOR * c.reference_error for c in mine
                                    if c.problem == problem and c.reference_error)
