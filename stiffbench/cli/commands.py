@@ -183,22 +183,26 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         records = load_run(directory)
         finish_run(records)
         written = _write_report(records)
-    except KeyboardInterrupt:
+        _summary(records, directory, written)
+    except KeyboardInterrupt:  # also during the summary: the run may be complete, and resume then says so
         print(f"\ninterrupted: every finished cell is in {directory}/cells; "
               f"`stiffbench run --resume {directory}` measures the rest and writes the report", file=sys.stderr)
         return 130
-    print()
-    terminal.run_summary_table(records.stability, records.gradients)
-    if records.records.get("precision"):
-        print()
-        terminal.precision_table(records.records["precision"])  # type: ignore[arg-type]
-    print(f"\nwrote {directory}/: {', '.join(f'{kind}.json' for kind in records.records)}, {written}")
     if progress.failed:
         print(f"{progress.failed} cells failed; their reasons are in the report", file=sys.stderr)
     if progress.not_applicable:
         print(f"{progress.not_applicable} cells not applicable (a method or step policy the integrator does not "
               "support); listed in the report", file=sys.stderr)
     return 0
+
+
+def _summary(records: RunRecords, directory: Path, written: str) -> None:
+    print()
+    terminal.run_summary_table(records.stability, records.gradients)
+    if records.records.get("precision"):
+        print()
+        terminal.precision_table(records.records["precision"])  # type: ignore[arg-type]
+    print(f"\nwrote {directory}/: {', '.join(f'{kind}.json' for kind in records.records)}, {written}")
 
 
 def _count(plan: Plan) -> str:
