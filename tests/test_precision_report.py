@@ -17,7 +17,7 @@ from stiffbench.contracts import AdaptiveStep, FixedStep, Status
 from stiffbench.records import CellKey, Environment, PrecisionInputs, PrecisionResult, PrecisionRung
 from stiffbench.records.common import Machine
 from stiffbench.report import render_markdown, write_report
-from stiffbench.report.markdown import (
+from stiffbench.report.precision import (
     CONVERGENCE_RULE,
     cheapest_to_reach,
     convergence,

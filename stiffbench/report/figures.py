@@ -27,15 +27,8 @@ from ..contracts import Status
 from ..records import GradientResult, PrecisionResult, write_text
 from ..sweep import RunRecords
 from .format import step_policy
-from .markdown import (
-    FLOOR_FACTOR,
-    by_other_axes,
-    integrator_costs,
-    integrator_properties,
-    ladders,
-    precision_label,
-    precision_records,
-)
+from .markdown import by_other_axes, integrator_costs, integrator_properties
+from .precision import FLOOR_FACTOR, ladders, precision_label, precision_records
 
 MARKERS = "osD^vP*Xh<>p"
 FAMILY_ORDER = ("Runge–Kutta", "Rosenbrock", "multistep", "explicit")

@@ -25,7 +25,7 @@ from .format import (
     print_table,
     yes_no,
 )
-from .markdown import convergence
+from .precision import convergence
 
 
 def plugins_table(sources: Mapping[str, str], failures: Mapping[str, str]) -> None:
@@ -117,7 +117,7 @@ def run_summary_table(stability: Sequence[StabilityResult], gradients: Sequence[
 
 def precision_table(results: Iterable[PrecisionResult]) -> None:
     """One row per work–precision cell: ok rungs, the finest ok rung's gradient error, the convergence slope and
-    verdict (the report's rules: :func:`~stiffbench.report.markdown.convergence_verdict`)."""
+    verdict (the report's rules: :func:`~stiffbench.report.precision.convergence_verdict`)."""
     rows = []
     for c in results:
         if c.status != Status.OK:
