@@ -137,5 +137,6 @@ def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
     known = list(known)
     folded = {k.casefold(): k for k in known}
     close = [folded[k] for k in difflib.get_close_matches(name.casefold(), folded, n=3, cutoff=0.5)]
-    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    alternatives = ", ".join(map(repr, close[:-1])) + " or " * (len(close) > 1) + repr(close[-1]) if close else ""
+    hint = f"; did you mean {alternatives}?" if close else ""
     return f"unknown {kind} {name!r}{hint} (known: {', '.join(known) or 'none'})"

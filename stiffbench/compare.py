@@ -21,6 +21,9 @@ improvement, or, where no direction applies, a change:
 A work–precision cell is a unit (its status, its compile times where one program served every rung) and each of
 its rungs another, matched by the rung's setting (``rtol=1e-06``, ``steps=1000``): the gradient and state errors
 against the reference as errors, the forward and gradient times as run times, the rung's status and steps.
+
+A training cell: its status, the final relative error of each fitted parameter and the final loss as errors (a
+fit that lands further from the truth regressed), the iteration that failed, the run time of the whole fit.
 """
 
 from __future__ import annotations
@@ -32,7 +35,15 @@ from typing import Any, final
 
 from .contracts import Status
 from .errors import UsageError
-from .records import CostResult, GradientResult, PrecisionResult, Record, StabilityGrid, StabilityResult
+from .records import (
+    CostResult,
+    GradientResult,
+    PrecisionResult,
+    Record,
+    StabilityGrid,
+    StabilityResult,
+    TrainingResult,
+)
 from .report.format import number
 from .sweep import RunRecords
 
@@ -153,8 +164,9 @@ def _grid(grid: StabilityGrid) -> str:
 def _cells(run: RunRecords) -> dict[str, Metrics]:
     """Every compared unit of the run (a cell, or a row of a gradient cell) by name, with its metrics."""
     precision = tuple(r for r in run.records.get("precision", ()) if isinstance(r, PrecisionResult))
+    training = tuple(r for r in run.records.get("training", ()) if isinstance(r, TrainingResult))
     return (dict(_stability_cells(run.stability)) | dict(_gradient_cells(run.gradients))
-            | dict(_cost_cells(run.cost)) | dict(_precision_cells(precision)))
+            | dict(_cost_cells(run.cost)) | dict(_precision_cells(precision)) | dict(_training_cells(training)))
 
 
 def _stability_cells(records: tuple[StabilityResult, ...]) -> Iterator[tuple[str, Metrics]]:
@@ -240,6 +252,16 @@ def _precision_cells(records: tuple[PrecisionResult, ...]) -> Iterator[tuple[str
                             "compile s": _Metric("compile", rung.compile_s),
                             "steps": _Metric("steps", rung.steps)}
             yield f"{cell} / {c.ladder}={_value(rung.setting)}", metrics
+
+
+def _training_cells(records: tuple[TrainingResult, ...]) -> Iterator[tuple[str, Metrics]]:
+    for c in records:
+        metrics = {"status": _Metric("status", c.status.label), "failed at iteration": _Metric("steps", c.failed_at),
+                   "final loss": _Metric("error", c.final_loss), "run s": _Metric("time", c.run_s),
+                   "compile s": _Metric("compile", c.compile_s)}
+        for name, error in (c.final_rel_error or {}).items():
+            metrics[f"final rel err {name}"] = _Metric("error", error)
+        yield c.key.label, metrics
 
 
 def _judge(ma: _Metric, mb: _Metric, tol: Tolerances) -> tuple[str, str] | None:

@@ -261,6 +261,22 @@ def test_register_refuses_a_fast_parameter_that_is_not_a_parameter():
     assert list(registry.problems) == ["linear-copy"]
 
 
+@pytest.mark.parametrize("weights", [{"rate": (1.0,)}, {"W": ((1.0, 2.0), (3.0,))}, {"W": (float("nan"),)},
+                                     {"W": ()}])
+def test_register_refuses_weights_that_are_not_arrays_or_shadow_a_rate(weights):
+    def weighted(name, weights):
+        problem = Linear(name=name)
+        object.__setattr__(problem, "weights", weights)  # Linear declares no weights; a neural problem would
+        return problem
+
+    pm = stiffbench.make_plugin_manager(entry_points=False, plugins=[
+        _direct("good", "register_problems", weighted("linear-copy", {"W": ((1.0, -2.0),)})),
+        _direct("bad", "register_problems", weighted("linear-odd", weights))])
+    registry = stiffbench.build_registry(pm)
+    assert "weights[" in registry.failures["bad"] and "rectangular array of finite floats" in registry.failures["bad"]
+    assert list(registry.problems) == ["linear-copy"]
+
+
 def test_plugin_that_exits_on_import_is_reported_and_the_rest_load(plugin_dir):
     directory = plugin_dir("quitter", "import sys\nsys.exit(3)\n")
     plugin_dir("fine", ALIAS_PLUGIN.format(name="fine-euler"))

@@ -20,18 +20,20 @@ from scipy.integrate import solve_ivp
 
 import stiffbench
 from stiffbench.contracts import NAME_PATTERN
-from stiffbench.problems import e5, hires, linear_2mode, orego, pollu, robertson, van_der_pol
+from stiffbench.measure import kernels
+from stiffbench.problems import e5, hires, linear_2mode, orego, pollu, robertson, robertson_neural, van_der_pol
 
 # Registered directly rather than through the `registry` fixture, so that these tests do not depend on the
 # entry points in pyproject.toml (the fixture loads exactly those).
-MODULES = (linear_2mode, robertson, van_der_pol, hires, orego, pollu, e5)
+MODULES = (linear_2mode, robertson, robertson_neural, van_der_pol, hires, orego, pollu, e5)
 PROBLEMS = stiffbench.build_registry(stiffbench.make_plugin_manager(entry_points=False, plugins=MODULES)).problems
-NAMES = ["e5", "hires", "linear-2mode", "orego", "pollu", "robertson-1e5", "robertson-40", "van-der-pol"]
+NAMES = ["e5", "hires", "linear-2mode", "orego", "pollu", "robertson-1e5", "robertson-40", "robertson-neural",
+         "van-der-pol"]
 
 
 def _radau(problem, ts, *, rtol, atol, params=None, fun=None, y0=None):
     """``y(ts)`` by SciPy's Radau with the exact Jacobian (jax.jacfwd of ``fun``, the vector field by default)."""
-    p = {k: jnp.float64(v) for k, v in (params or problem.parameters).items()}
+    p = kernels.parameters(problem) | {k: jnp.float64(v) for k, v in (params or {}).items()}
     fun = fun or problem.vector_field
     f = jax.jit(lambda t, y: fun(t, y, p))
     jac = jax.jit(jax.jacfwd(lambda t, y: fun(t, y, p), argnums=1))
@@ -89,7 +91,7 @@ def test_vector_field_jits_and_differentiates_in_log_parameters(name):
     y = jnp.asarray(problem.y0) + 0.1 * (1 + np.arange(d)) / d * max(np.abs(problem.y0))
 
     def f(log_theta):
-        return problem.vector_field(jnp.float64(problem.t0), y, dict(zip(names, jnp.exp(log_theta), strict=True)))
+        return problem.vector_field(jnp.float64(problem.t0), y, kernels.parameters(problem, log_theta))
 
     f_jit, forward_jit, reverse_jit = jax.jit(f), jax.jit(jax.jacfwd(f)), jax.jit(jax.jacrev(f))
     knob = problem.stiffness
@@ -202,6 +204,7 @@ def test_two_mode_fast_mode_is_dahlquist_and_its_gradient_vanishes():
 TOLERANCES = {
     "robertson-40": ((1e-10, 1e-20, 1e-8), (1e-13, 1e-24, 1e-11)),
     "robertson-1e5": ((1e-10, 1e-22, 1e-8), (1e-13, 1e-24, 1e-11)),
+    "robertson-neural": ((1e-10, 1e-20, 1e-8), (1e-13, 1e-24, 1e-11)),
     "van-der-pol": ((1e-7, 1e-14, 1e-7), (1e-12, 1e-16, 1e-11)),
     "hires": ((1e-8, 1e-18, 1e-7), (1e-12, 1e-22, 1e-11)),
     "orego": ((1e-7, 1e-18, 1e-6), (1e-12, 1e-22, 1e-11)),

@@ -18,7 +18,8 @@ from .parser import build_parser, global_option
 
 HANDLERS: dict[str, Callable[[argparse.Namespace, Any], int]] = {
     "plugins": commands.plugins, "list": commands.list_, "stability": commands.stability,
-    "gradients": commands.gradients, "cost": commands.cost, "run": commands.run, "report": commands.report,
+    "gradients": commands.gradients, "cost": commands.cost, "fit": commands.fit, "run": commands.run,
+    "report": commands.report,
     "compare": commands.compare,
 }
 NO_REGISTRY = ("report", "compare")

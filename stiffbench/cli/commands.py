@@ -1,6 +1,6 @@
 """What each ``stiffbench`` command does: thin front ends over the sweep's plan, executor and records.
 
-``stability``, ``gradients`` and ``cost`` plan the cells of one family from their options and measure them with
+``stability``, ``gradients``, ``cost`` and ``fit`` plan the cells of one family from their options and measure them with
 the same executor and measurements as ``run``, producing the same records; ``run`` adds the run directory,
 resume, the report and the summary. ``report`` and ``compare`` read records only.
 """
@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from .._registry import Registry
+from ..contracts import Differentiation
 from ..errors import UsageError
 from ..measure import catalog
 from ..records import RECORD_TYPES, Environment, Record, RecordSet, dumps, to_json, write_text
@@ -27,6 +28,7 @@ from ..sweep import (
     GradientSweep,
     Plan,
     SweepConfig,
+    TrainingSweep,
     config_to_toml,
     finish_run,
     load_run,
@@ -94,6 +96,37 @@ def cost(args: argparse.Namespace, registry: Registry) -> int:
     results = _measure(make_plan(config, registry, ["cost"]), "cost", args)
     if not args.json:
         terminal.cost_table(results)  # type: ignore[arg-type]
+    return 0
+
+
+def fit(args: argparse.Namespace, registry: Registry) -> int:
+    if args.atol is not None and not args.rtol:
+        raise UsageError("--atol applies to adaptive steps only: give --rtol too")
+    for label in args.differentiation:
+        try:
+            Differentiation.parse(label)
+        except ValueError as exc:
+            raise UsageError(f"--differentiation: {exc}") from None
+    problems = registry.problems.select(args.problem or ["linear-2mode"])
+    chosen = bool(args.steps or args.dt or args.rtol)
+    fit = {p.name: tuple(n for n in args.fit if n in p.parameters or n in p.weights) for p in problems}
+    unknown = [n for n in args.fit if not any(n in names for names in fit.values())]
+    if unknown:
+        known = sorted({n for p in problems for n in (*p.parameters, *p.weights)})
+        raise UsageError(f"--fit: no problem chosen has {', '.join(map(repr, unknown))}; they have {', '.join(known)}")
+    sweep = TrainingSweep(
+        problems=tuple(p.name for p in problems),
+        steps=tuple(args.steps) if chosen else TrainingSweep.steps, dt=tuple(args.dt),
+        rtol=tuple(args.rtol) if chosen else TrainingSweep.rtol, atol=args.atol,
+        differentiation=tuple(args.differentiation) or TrainingSweep.differentiation,
+        optimizers=tuple(dict.fromkeys(args.optimizer)) or TrainingSweep.optimizers, iterations=args.iterations,
+        learning_rate=args.learning_rate, perturbation=args.perturbation, noise=args.noise, seed=args.seed,
+        fit={name: names for name, names in fit.items() if names})
+    config = SweepConfig(integrators=tuple(args.integrator or ("backward-euler", "trapezoid", "radau-iia-5")),
+                         training=sweep)
+    results = _measure(make_plan(config, registry, ["training"]), "training", args)
+    if not args.json:
+        terminal.training_table(results)  # type: ignore[arg-type]
     return 0
 
 
@@ -202,6 +235,9 @@ def _summary(records: RunRecords, directory: Path, written: str) -> None:
     if records.records.get("precision"):
         print()
         terminal.precision_table(records.records["precision"])  # type: ignore[arg-type]
+    if records.records.get("training"):
+        print()
+        terminal.training_table(records.records["training"])  # type: ignore[arg-type]
     print(f"\nwrote {directory}/: {', '.join(f'{kind}.json' for kind in records.records)}, {written}")
 
 

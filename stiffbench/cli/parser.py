@@ -6,7 +6,8 @@ import argparse
 import math
 from pathlib import Path
 
-from ..records import StabilityGrid
+from ..records import OPTIMIZERS, StabilityGrid
+from ..sweep.config import TrainingSweep
 
 GLOBAL_OPTIONS = ("plugins_dir", "disable")
 """Options that may be given before or after the command; both places combine."""
@@ -64,6 +65,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtol", type=_positive, default=1e-8, help="relative tolerance (default: %(default)g)")
     p.add_argument("--atol", type=_positive, default=1e-10, help="absolute tolerance (default: %(default)g)")
     _record_output(p, "stiffbench.cost/2")
+
+    p = command("fit", "fit", "fit a problem's parameters to its reference solution through each integrator, from a "
+                "perturbed start; what the optimizer sees per iteration", description="Train: fit the rates (in "
+                "log space) and weight arrays of each problem to observations of its reference solution at the "
+                "true parameters, starting from seeded perturbed ones, through each integrator and step policy. "
+                "Records the loss, the gradient per parameter, the parameters and the stiffness met |h lambda_max| "
+                "at every iteration, and the final relative error of each parameter.")
+    _names(p, "--problem", "problems to fit (default: linear-2mode)")
+    _names(p, "--integrator", "integrators (default: backward-euler, trapezoid, radau-iia-5)")
+    _names(p, "--fit", "parameters to fit, where a problem has them (default: every rate and weight array)")
+    p.add_argument("--steps", metavar="N", type=_integer_at_least(1), nargs="+", action="extend", default=[],
+                   help="fixed steps h = time span / N (default without --dt/--rtol: 10 100 1000, and rtol 1e-6)")
+    p.add_argument("--dt", metavar="H", type=_positive, nargs="+", action="extend", default=[],
+                   help="fixed steps of size H")
+    p.add_argument("--rtol", metavar="R", type=_positive, nargs="+", action="extend", default=[],
+                   help="adaptive steps with these relative tolerances")
+    p.add_argument("--atol", metavar="A", type=_positive, help="absolute tolerance with --rtol (default: 1e-6 rtol)")
+    p.add_argument("--differentiation", metavar="METHOD", nargs="+", action="extend", default=[],
+                   help="reverse (default), reverse-cN, direct, backsolve, forward")
+    p.add_argument("--optimizer", nargs="+", action="extend", default=[], choices=OPTIMIZERS,
+                   help="adam (default) and/or lbfgs")
+    p.add_argument("--iterations", type=_integer_at_least(1), default=TrainingSweep.iterations,
+                   help="optimizer iterations (default: %(default)s)")
+    p.add_argument("--learning-rate", type=_positive, default=TrainingSweep.learning_rate,
+                   help="Adam's initial learning rate, decaying to a tenth (default: %(default)g)")
+    p.add_argument("--perturbation", type=_positive, default=TrainingSweep.perturbation,
+                   help="start: log(theta) + SIGMA*N(0,1) for rates, W + SIGMA*rms(W)*N(0,1) for weights "
+                   "(default: %(default)g)")
+    p.add_argument("--noise", type=_non_negative, default=TrainingSweep.noise,
+                   help="relative noise on the observations (default: %(default)g)")
+    p.add_argument("--seed", type=_integer_at_least(0), default=TrainingSweep.seed,
+                   help="seed of the start and the noise (default: %(default)s)")
+    _record_output(p, "stiffbench.training/1")
 
     p = command("run", "run", "the main job: stability, gradients and cost of every integrator; records, report, "
                 "figures", description="Measure the stability agreement of every integrator and the gradients "
@@ -140,6 +174,13 @@ def _positive(text: str) -> float:
     value = _number(text)
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number of at least 0, got {text}")
     return value
 
 

@@ -13,6 +13,8 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from .integrator import AbstractIntegrator, AbstractMultistepIntegrator
 from .problem import AbstractProblem
 
@@ -122,6 +124,14 @@ def problem_problems(problem: AbstractProblem) -> list[str]:
     if unknown:
         problems.append(f"fast_parameters and stiffness.parameter must name parameters "
                         f"({', '.join(problem.parameters)}), got {', '.join(map(repr, unknown))}")
+    for name, value in problem.weights.items():
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (ValueError, TypeError):
+            array = np.asarray([np.nan])
+        if name in problem.parameters or not array.size or not np.all(np.isfinite(array)):
+            problems.append(f"weights[{name!r}] must be a non-empty rectangular array of finite floats (nested tuples) "
+                            "named unlike every rate parameter")
     times = (problem.t0, *problem.ts)
     if not problem.ts or any(b < a for a, b in itertools.pairwise(times)) or not all(map(math.isfinite, times)):
         problems.append(f"ts must be finite observation times, non-decreasing from t0 = {problem.t0}, "

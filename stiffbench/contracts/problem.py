@@ -6,9 +6,13 @@ import abc
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import final
+from types import MappingProxyType
+from typing import Any, final
 
 from jax import Array
+
+Weights = tuple[Any, ...]
+"""An array as a problem declares it: a tuple of floats, or of such tuples (``tuple(array.tolist())``)."""
 
 
 @final
@@ -60,6 +64,10 @@ class AbstractProblem(abc.ABC):
     """Published or tightly computed values to check solvers against (``None`` for exact problems)."""
     reference_atol: float = 1e-16
     """Absolute-tolerance floor of the tight reference solve: below the smallest component worth observing."""
+    weights: Mapping[str, Weights] = MappingProxyType({})
+    """Array-valued parameters at their true values (a neural vector field's layers), as nested tuples of floats.
+    ``vector_field`` finds them in ``params`` beside the rates, as arrays. Unlike the rates they are not positive
+    and not log-transformed: a fit trains them as they are; every other measurement holds them at these values."""
 
     @abc.abstractmethod
     def vector_field(self, t: Array, y: Array, params: Mapping[str, Array]) -> Array:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ..contracts import AbstractIntegrator, AbstractProblem, Status
@@ -48,7 +47,7 @@ def _scipy(problem: AbstractProblem, method: str, inputs: CostInputs, key: CellK
            source: str) -> CostResult:
     from scipy.integrate import solve_ivp
 
-    p = {k: jnp.float64(v) for k, v in problem.parameters.items()}
+    p = kernels.parameters(problem)
     f = jax.jit(lambda t, y: problem.vector_field(t, y, p))
     jac = jax.jit(jax.jacfwd(lambda t, y: problem.vector_field(t, y, p), argnums=1))
     y0 = np.asarray(problem.y0, dtype=np.float64)

@@ -167,17 +167,26 @@ def stability_program(integrator: AbstractIntegrator, z: np.ndarray) -> Program:
     return compile_program(jax.vmap(stability_point(integrator)), *args)
 
 
+def parameters(problem: AbstractProblem, log_theta: jax.Array | None = None, names: Sequence[str] | None = None,
+               weights: Mapping[str, jax.Array] | None = None) -> dict[str, jax.Array]:
+    """The ``params`` a vector field receives: ``θ = exp(log θ)`` over ``names`` (default: every rate), the other
+    rates at their defaults (all of them without ``log_theta``), and the problem's weights as arrays (``weights``
+    overrides them)."""
+    names = list(names if names is not None else problem.parameters) if log_theta is not None else []
+    params = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in problem.weights.items()} | dict(weights or {})
+    params |= {k: jnp.float64(v) for k, v in problem.parameters.items() if k not in names}
+    return params | dict(zip(names, jnp.exp(log_theta), strict=True)) if log_theta is not None else params
+
+
 def forward(integrator: AbstractIntegrator, problem: AbstractProblem, policy: StepPolicy,
             names: Sequence[str] | None = None) -> Callable[[jax.Array], Solution]:
     """``log θ -> Solution``: the problem solved by the integrator at ``θ = exp(log θ)``, ``log θ`` a vector over
     ``names`` (default: the problem's parameters, in order; the others keep their default values)."""
-    names = list(names if names is not None else problem.parameters)
     y0 = jnp.asarray(problem.y0, dtype=jnp.float64)
-    fixed = {k: jnp.float64(v) for k, v in problem.parameters.items() if k not in names}
 
     def solve(log_theta: jax.Array) -> Solution:
-        params = fixed | dict(zip(names, jnp.exp(log_theta), strict=True))
-        return checked_solve(integrator, problem.vector_field, problem.t0, y0, problem.ts, params, policy)
+        return checked_solve(integrator, problem.vector_field, problem.t0, y0, problem.ts,
+                             parameters(problem, log_theta, names), policy)
 
     return solve
 
@@ -232,10 +241,7 @@ def ladder_programs(integrator: AbstractIntegrator, problem: AbstractProblem, me
 def jacobian_program(problem: AbstractProblem, times: np.ndarray, states: np.ndarray,
                      log_theta: np.ndarray) -> Program:
     """``∂f/∂y`` at each ``(times[k], states[k], exp(log_theta[k]))``, compiled once for the whole batch."""
-    names = list(problem.parameters)
-
     def jacobian(t, y, lt):
-        params = dict(zip(names, jnp.exp(lt), strict=True))
-        return jax.jacfwd(problem.vector_field, argnums=1)(t, y, params)
+        return jax.jacfwd(problem.vector_field, argnums=1)(t, y, parameters(problem, lt))
 
     return compile_program(jax.vmap(jacobian), jnp.asarray(times), jnp.asarray(states), jnp.asarray(log_theta))

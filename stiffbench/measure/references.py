@@ -22,6 +22,7 @@ import numpy as np
 from .. import runtime
 from ..contracts import AbstractExactProblem, AbstractProblem
 from ..records import write_json
+from . import kernels
 
 RTOL = 1e-11
 """Radau's relative tolerance for the reference; the absolute floor is the problem's ``reference_atol``
@@ -101,7 +102,7 @@ def forward_sensitivity(problem: AbstractProblem, params: Mapping[str, float], n
     log_theta = jnp.log(jnp.asarray([params[k] for k in names], dtype=jnp.float64))
 
     def f(t, y, log_theta):
-        return problem.vector_field(t, y, dict(zip(names, jnp.exp(log_theta), strict=True)))
+        return problem.vector_field(t, y, kernels.parameters(problem, log_theta, names))
 
     @jax.jit
     def rhs(t, u):

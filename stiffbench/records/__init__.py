@@ -21,18 +21,21 @@ from .stability import (
     StabilityResult,
     StabilitySummary,
 )
+from .training import OPTIMIZERS, TrainingHistory, TrainingInputs, TrainingResult
 
 RECORD_TYPES: dict[str, type[Record]] = {
     "stability": StabilityResult,
     "gradients": GradientResult,
     "cost": CostResult,
     "precision": PrecisionResult,
+    "training": TrainingResult,
 }
 """Cell kind -> record type."""
 
 __all__ = [
     "AGREEMENT_LEVELS",
     "LADDERS",
+    "OPTIMIZERS",
     "RECORD_TYPES",
     "Agreement",
     "Catalog",
@@ -59,6 +62,9 @@ __all__ = [
     "StabilityPoints",
     "StabilityResult",
     "StabilitySummary",
+    "TrainingHistory",
+    "TrainingInputs",
+    "TrainingResult",
     "dumps",
     "from_json",
     "to_json",

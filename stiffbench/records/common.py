@@ -19,7 +19,8 @@ from typing import Any, ClassVar, Generic, Self, TypeVar, final
 from ..contracts import Status
 from .codec import RecordError, from_json, to_json
 
-PACKAGES = ("stiffbench", "jax", "jaxlib", "diffrax", "equinox", "optimistix", "lineax", "numpy", "scipy", "pluggy")
+PACKAGES = ("stiffbench", "jax", "jaxlib", "diffrax", "equinox", "optimistix", "lineax", "optax", "numpy", "scipy",
+            "pluggy")
 """Versions recorded with every measurement (SciPy's because the reference sensitivities come from it)."""
 
 

@@ -29,6 +29,7 @@ from ..sweep import RunRecords
 from .format import step_policy
 from .markdown import by_other_axes, integrator_costs, integrator_properties
 from .precision import FLOOR_FACTOR, ladders, precision_label, precision_records
+from .training import training_figures
 
 MARKERS = "osD^vP*Xh<>p"
 FAMILY_ORDER = ("Runge–Kutta", "Rosenbrock", "multistep", "explicit")
@@ -56,6 +57,7 @@ def draw_figures(run: RunRecords, folder: Path) -> list[Path]:
     for ladder in ladders(cells):
         for quantity in PRECISION_QUANTITIES:
             made.append(precision_figure(cells, ladder, quantity, folder / f"precision-{quantity}-{ladder}.png"))
+    made += training_figures(run, folder)
     return [path for path in made if path is not None]
 
 

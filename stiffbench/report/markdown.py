@@ -41,6 +41,7 @@ from .format import (
     yes_no,
 )
 from .precision import precision_records, precision_section
+from .training import failure_rows, training_records, training_section
 
 FIGURES = "figures"
 """The figures' folder in the run directory."""
@@ -63,7 +64,7 @@ def render_markdown(run: RunRecords, figures: Sequence[Path] = ()) -> str:
              + ("; the configuration that produced them is `config.toml` (`stiffbench run --config config.toml` "
                 "repeats it)." if run.config is not None else ".")]
     lines += _completeness(run)
-    for section in (_catalog_section, _agreement_section, _gradient_section, precision_section,
+    for section in (_catalog_section, _agreement_section, _gradient_section, precision_section, training_section,
                     _integrator_cost_section, _solver_section, _failure_section):
         text = section(run)
         if text:
@@ -388,6 +389,7 @@ def _failure_section(run: RunRecords) -> list[str]:
                 rungs.setdefault((rung.status, rung.message), []).append(rung.setting)
         rows += [[cell_name(p.key), f"{p.ladder} = {', '.join(f'{v:g}' for v in settings)}", outcome(status, message)]
                  for (status, message), settings in rungs.items()]
+    rows += failure_rows(training_records(run), cell_name)
     if not rows:
         return ["## Failures", "", "None: every point and every cell succeeded." if run.complete else
                 "None among the records present (cells are missing: see above)."]

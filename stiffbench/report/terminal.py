@@ -13,6 +13,7 @@ from ..records import (
     PrecisionResult,
     ProblemProperties,
     StabilityResult,
+    TrainingResult,
 )
 from .format import (
     MISSING,
@@ -26,6 +27,7 @@ from .format import (
     yes_no,
 )
 from .precision import convergence
+from .training import columns, header, rows
 
 
 def plugins_table(sources: Mapping[str, str], failures: Mapping[str, str]) -> None:
@@ -129,3 +131,11 @@ def precision_table(results: Iterable[PrecisionResult]) -> None:
                      number(conv.finest), number(conv.slope), conv.verdict])
     print_table(["problem", "integrator", "method", "ladder", "ok rungs", "finest grad err", "slope", "verdict"],
                 rows)
+
+
+def training_table(results: Sequence[TrainingResult]) -> None:
+    """A table per problem: where each fit ended (the report's columns, :mod:`.training`)."""
+    for problem in dict.fromkeys(c.problem for c in results):
+        mine = [c for c in results if c.problem == problem]
+        names = columns(mine)
+        print_table(header(names), rows(mine, names), title=f"training on {problem}")

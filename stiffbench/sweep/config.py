@@ -1,6 +1,6 @@
 """The sweep configuration: which integrators and problems, the stability grid, the gradient step policies and
-stiffness values, the cost comparison and the work–precision ladders. Read from TOML (``stiffbench run
---config``), written back by :func:`config_to_toml` so that a run's ``config.toml`` repeats it."""
+stiffness values, the cost comparison, the work–precision ladders and the training fits. Read from TOML
+(``stiffbench run --config``), written back by :func:`config_to_toml` so that a run's ``config.toml`` repeats it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import tomli_w
 
 from ..contracts import Differentiation
 from ..errors import ConfigError, UsageError
-from ..records import LADDERS, StabilityGrid
+from ..records import LADDERS, OPTIMIZERS, StabilityGrid
 
 ALL = "all"
 
@@ -78,6 +78,54 @@ class PrecisionSweep:
 
 @final
 @dataclasses.dataclass(frozen=True)
+class StepPolicies:
+    """One problem's step policies in a training sweep, replacing the section's (``[training.policies.NAME]``)."""
+
+    steps: tuple[int, ...] = ()
+    dt: tuple[float, ...] = ()
+    rtol: tuple[float, ...] = ()
+    atol: float | None = None
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class TrainingSweep:
+    """Fits to the reference solution: one cell per problem × integrator × step policy × differentiation ×
+    optimizer (docs/theory.md §8)."""
+
+    problems: tuple[str, ...] = ()
+    """Problems to fit (empty: no training cells); the integrators are the sweep's."""
+    steps: tuple[int, ...] = (10, 100, 1000)
+    """Fixed steps ``h = (t_end − t0) / n``, one policy per ``n``."""
+    dt: tuple[float, ...] = ()
+    """Fixed steps of absolute size ``h``."""
+    rtol: tuple[float, ...] = (1e-6,)
+    """Adaptive steps, one policy per relative tolerance."""
+    atol: float | None = None
+    """Absolute tolerance of the adaptive policies (``None``: 1e-6 times ``rtol``)."""
+    differentiation: tuple[str, ...] = ("reverse",)
+    optimizers: tuple[str, ...] = ("adam",)
+    """``adam`` (learning rate decaying exponentially to a tenth over the iterations) and/or ``lbfgs``."""
+    iterations: int = 200
+    learning_rate: float = 0.1
+    """Adam's initial learning rate (in log θ for rates)."""
+    perturbation: float = 0.5
+    """The start: ``log θ* + σ ε`` for rates, ``W* + σ rms(W*) ε`` for weights, ``ε`` standard normal."""
+    noise: float = 0.0
+    """Relative noise on the observations, ``d = y*(1 + noise ε)``."""
+    seed: int = 0
+    fit: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    """Per problem, the parameters fitted (default: every rate and weight array); the others stay true."""
+    policies: Mapping[str, StepPolicies] = dataclasses.field(default_factory=dict)
+    """Per problem, step policies that replace ``steps``, ``dt``, ``rtol`` and ``atol`` for it (Robertson's fixed
+    steps defeat every Newton iteration at useful sizes; fit it with adaptive steps only)."""
+
+    def policies_of(self, problem: str) -> StepPolicies | TrainingSweep:
+        return self.policies.get(problem, self)
+
+
+@final
+@dataclasses.dataclass(frozen=True)
 class SweepConfig:
     """What ``stiffbench run`` measures: a TOML file (``--config``), or the defaults, or ``--quick``."""
 
@@ -90,11 +138,12 @@ class SweepConfig:
     gradients: GradientSweep = dataclasses.field(default_factory=GradientSweep)
     cost: CostSweep = dataclasses.field(default_factory=CostSweep)
     precision: PrecisionSweep = dataclasses.field(default_factory=PrecisionSweep)
+    training: TrainingSweep = dataclasses.field(default_factory=TrainingSweep)
 
 
 DEFAULT = SweepConfig()
 _SECTIONS: dict[str, type] = {"stability": StabilityGrid, "gradients": GradientSweep, "cost": CostSweep,
-                              "precision": PrecisionSweep}
+                              "precision": PrecisionSweep, "training": TrainingSweep}
 _KEYS = {"": ("integrators", "problems", *_SECTIONS)} | {
     name: tuple(f.name for f in dataclasses.fields(cls)) for name, cls in _SECTIONS.items()}
 
@@ -181,40 +230,96 @@ def config_from_dict(data: Mapping[str, Any], source: str = "configuration") -> 
         atol_ratio=read.number(w, "precision.atol_ratio", None, positive=True),
         max_steps=None if w.get("max_steps") is None else read.integer(w, "precision.max_steps", None, minimum=1),
         repeats=read.integer(w, "precision.repeats", f.repeats, minimum=1))
-    for label in precision.differentiation:
-        try:
-            Differentiation.parse(label)
-        except ValueError as exc:
-            raise ConfigError(f"{source}: precision.differentiation: {exc}") from None
+    _check_methods(precision.differentiation, "precision.differentiation", source)
     unknown = [ladder for ladder in precision.ladders if ladder not in LADDERS]
     if unknown:
         raise ConfigError(f"{source}: precision.ladders: unknown ladder(s) {unknown}; valid: {', '.join(LADDERS)}")
     return SweepConfig(integrators=read.selection(data, "integrators", DEFAULT.integrators),
                        problems=read.selection(data, "problems", DEFAULT.problems),
-                       stability=stability, gradients=gradients, cost=cost, precision=precision)
+                       stability=stability, gradients=gradients, cost=cost, precision=precision,
+                       training=_training(tables["training"], read, source))
+
+
+def _training(t: Mapping[str, Any], read: _Reader, source: str) -> TrainingSweep:
+    d = TrainingSweep()
+    fit, policies = t.get("fit", {}), t.get("policies", {})
+    if not isinstance(fit, Mapping):
+        raise ConfigError(f"{source}: training.fit must be a table of problem = [parameter names], "
+                          f"got {_describe(fit)}")
+    if not (isinstance(policies, Mapping) and all(isinstance(v, Mapping) for v in policies.values())):
+        raise ConfigError(f"{source}: training.policies must hold a table per problem ([training.policies.NAME] "
+                          f"with steps, dt, rtol, atol), got {_describe(policies)}")
+    for name, table in policies.items():
+        valid = tuple(f.name for f in dataclasses.fields(StepPolicies))
+        for key in table:
+            if key not in valid:
+                raise ConfigError(f"{source}: unknown key 'training.policies.{name}.{key}'; valid keys: "
+                                  f"{', '.join(valid)}")
+    training = TrainingSweep(
+        problems=read.names(t, "training.problems", d.problems),
+        steps=read.integers(t, "training.steps", d.steps, minimum=1),
+        dt=read.numbers(t, "training.dt", d.dt, positive=True),
+        rtol=read.numbers(t, "training.rtol", d.rtol, positive=True),
+        atol=read.number(t, "training.atol", None, positive=True),
+        differentiation=read.names(t, "training.differentiation", d.differentiation),
+        optimizers=read.names(t, "training.optimizers", d.optimizers),
+        iterations=read.integer(t, "training.iterations", d.iterations, minimum=1),
+        learning_rate=read.number(t, "training.learning_rate", d.learning_rate, positive=True),
+        perturbation=read.number(t, "training.perturbation", d.perturbation, positive=True),
+        noise=read.number(t, "training.noise", d.noise),
+        seed=read.integer(t, "training.seed", d.seed, minimum=0),
+        fit={str(name): read.names(fit, f"training.fit.{name}", ()) for name in fit},
+        policies={str(name): StepPolicies(
+            steps=read.integers(table, f"training.policies.{name}.steps", (), minimum=1),
+            dt=read.numbers(table, f"training.policies.{name}.dt", (), positive=True),
+            rtol=read.numbers(table, f"training.policies.{name}.rtol", (), positive=True),
+            atol=read.number(table, f"training.policies.{name}.atol", None, positive=True))
+            for name, table in policies.items()},
+    )
+    if training.noise < 0:
+        raise ConfigError(f"{source}: training.noise must be a finite number of at least 0, got {training.noise}")
+    _check_methods(training.differentiation, "training.differentiation", source)
+    unknown = [o for o in training.optimizers if o not in OPTIMIZERS]
+    if unknown:
+        raise ConfigError(f"{source}: training.optimizers: unknown optimizer(s) {unknown}; valid: "
+                          f"{', '.join(OPTIMIZERS)}")
+    for name in training.problems:
+        chosen = training.policies_of(name)
+        if not (chosen.steps or chosen.dt or chosen.rtol):
+            raise ConfigError(f"{source}: no step policy for the training cells of {name}: set training.steps, "
+                              "training.dt or training.rtol (or those of [training.policies." + name + "])")
+    return training
+
+
+def _check_methods(labels: tuple[str, ...], key: str, source: str) -> None:
+    for label in labels:
+        try:
+            Differentiation.parse(label)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {key}: {exc}") from None
 
 
 def config_to_toml(config: SweepConfig) -> str:
     """The configuration as TOML that :func:`parse_config` reads back to an equal :class:`SweepConfig`."""
     def section(value: Any) -> dict[str, Any]:
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if getattr(value, f.name) is not None and f.name != "stiffness"}
+                if getattr(value, f.name) is not None and getattr(value, f.name) != {}}
 
     document: dict[str, Any] = {
         "integrators": ALL if config.integrators is None else list(config.integrators),
         "problems": ALL if config.problems is None else list(config.problems),
         "stability": section(config.stability),
-        "gradients": section(config.gradients) | (
-            {"stiffness": {k: list(v) for k, v in config.gradients.stiffness.items()}}
-            if config.gradients.stiffness else {}),
+        "gradients": section(config.gradients),
         "cost": section(config.cost),
         "precision": section(config.precision),
+        "training": section(config.training),
     }
     header = ("# stiffbench sweep configuration: `stiffbench run --config FILE` runs it again.\n"
               "# [stability]: z = -r e^(i angle), r log-spaced in [z_min, z_max]; decay fitted over |z| >= tail.\n"
               "# [gradients]: fixed steps h = time span / n for n in steps, fixed h in dt, adaptive per rtol.\n"
               "# [cost]: adaptive solves of cost.problems by every integrator and by SciPy, side by side.\n"
-              "# [precision]: work-precision ladders (rtol, fixed steps) of precision.problems per differentiation.\n")
+              "# [precision]: work-precision ladders (rtol, fixed steps) of precision.problems per differentiation.\n"
+              "# [training]: fits of training.problems from a perturbed start, per policy, method and optimizer.\n")
     return header + tomli_w.dumps(document, multiline_strings=False)
 
 
@@ -229,14 +334,20 @@ def _flatten(config: SweepConfig) -> dict[str, Any]:
     out: dict[str, Any] = {"integrators": config.integrators, "problems": config.problems}
     for name in _SECTIONS:
         for key, value in dataclasses.asdict(getattr(config, name)).items():
-            if key == "stiffness":
-                out |= {f"{name}.stiffness.{problem}": tuple(v) for problem, v in value.items()}
+            if isinstance(value, Mapping):  # gradients.stiffness, training.fit, training.policies: per problem
+                out |= {f"{name}.{key}.{problem}": v if isinstance(v, Mapping) else tuple(v)
+                        for problem, v in value.items()}
             else:
                 out[f"{name}.{key}"] = value
     return out
 
 
 def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if getattr(value, f.name) is not None}
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
     return list(value) if isinstance(value, tuple) else value
 
 

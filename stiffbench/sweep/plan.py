@@ -7,7 +7,9 @@ The families of this version:
 - ``gradients``: axes ``problem``, ``integrator``, ``policy``; inputs the policy and the stiffness values;
 - ``cost``: axes ``problem``, ``solver`` (the integrators, then SciPy's methods); inputs the tolerance;
 - ``precision``: axes ``problem``, ``integrator``, ``differentiation``, ``ladder``; inputs the rungs, the
-  ``atol`` ratio, the problem's parameters and the repeats.
+  ``atol`` ratio, the problem's parameters and the repeats;
+- ``training``: axes ``problem``, ``integrator``, ``policy``, ``differentiation``, ``optimizer``; inputs the
+  policy, the iterations, the optimizer's settings, the start's perturbation, the noise, the seed and what is fitted.
 """
 
 from __future__ import annotations
@@ -21,11 +23,27 @@ import numpy as np
 from .._registry import Registry
 from ..contracts import AbstractIntegrator, AbstractProblem, AdaptiveStep, Differentiation, FixedStep, StepPolicy
 from ..errors import ConfigError
-from ..measure import SCIPY_SOLVERS, measure_cost, measure_gradients, measure_precision, measure_stability
+from ..measure import (
+    SCIPY_SOLVERS,
+    measure_cost,
+    measure_gradients,
+    measure_precision,
+    measure_stability,
+    measure_training,
+)
 from ..measure.gradients import gradient_inputs
-from ..records import CostInputs, CostResult, GradientResult, PrecisionInputs, PrecisionResult, StabilityResult
+from ..records import (
+    CostInputs,
+    CostResult,
+    GradientResult,
+    PrecisionInputs,
+    PrecisionResult,
+    StabilityResult,
+    TrainingInputs,
+    TrainingResult,
+)
 from .axes import Axis, AxisValue, Cell, Coords, Family, expand
-from .config import DEFAULT, GradientSweep, SweepConfig
+from .config import DEFAULT, GradientSweep, StepPolicies, SweepConfig, TrainingSweep
 
 QUICK_INTEGRATORS = ("backward-euler", "trapezoid", "radau-iia-5", "bdf-2", "ros2", "diffrax-kvaerno5",
                      "diffrax-tsit5")
@@ -48,6 +66,7 @@ class PlanContext:
     stiffness: Mapping[str, tuple[float, ...]]
     cost_problems: tuple[AbstractProblem, ...]
     precision_problems: tuple[AbstractProblem, ...] = ()
+    training_problems: tuple[AbstractProblem, ...] = ()
 
 
 @final
@@ -62,10 +81,10 @@ class Plan:
         return tuple(cell for cell in self.cells if cell.family.kind == kind)
 
 
-def policies(problem: AbstractProblem, sweep: GradientSweep) -> list[StepPolicy]:
+def policies(problem: AbstractProblem, sweep: GradientSweep | TrainingSweep | StepPolicies) -> list[StepPolicy]:
     span = problem.ts[-1] - problem.t0
     return ([FixedStep(span / n) for n in sweep.steps] + [FixedStep(h) for h in sweep.dt]
-            + [AdaptiveStep(rtol=r, atol=sweep.atol or 1e-6 * r) for r in sweep.rtol])
+            + [AdaptiveStep(rtol=r, atol=sweep.atol or float(f"{1e-6 * r:.12g}")) for r in sweep.rtol])
 
 
 def _integrators(context: PlanContext, coords: Coords) -> list[AxisValue]:
@@ -98,8 +117,8 @@ def _precision_problems(context: PlanContext, coords: Coords) -> list[AxisValue]
     return [AxisValue(p.name, p) for p in context.precision_problems]
 
 
-def _methods(context: PlanContext, coords: Coords) -> list[AxisValue]:
-    return [AxisValue(label, Differentiation.parse(label)) for label in context.config.precision.differentiation]
+def _methods(labels: Sequence[str]) -> list[AxisValue]:
+    return [AxisValue(label, Differentiation.parse(label)) for label in labels]
 
 
 def _ladders(context: PlanContext, coords: Coords) -> list[AxisValue]:
@@ -112,6 +131,26 @@ def _precision_inputs(context: PlanContext, coords: Coords) -> PrecisionInputs:
              else tuple(float(n) for n in sorted(sweep.steps)))
     return PrecisionInputs(ladder, rungs, sweep.atol_ratio, dict(coords["problem"].value.parameters), sweep.repeats,
                            sweep.max_steps)
+
+
+def _training_problems(context: PlanContext, coords: Coords) -> list[AxisValue]:
+    return [AxisValue(p.name, p) for p in context.training_problems]
+
+
+def _training_policies(context: PlanContext, coords: Coords) -> list[AxisValue]:
+    problem = coords["problem"].value
+    return [AxisValue(p.label, p) for p in policies(problem, context.config.training.policies_of(problem.name))]
+
+
+def _optimizers(context: PlanContext, coords: Coords) -> list[AxisValue]:
+    return [AxisValue(name, name) for name in context.config.training.optimizers]
+
+
+def _training_inputs(context: PlanContext, coords: Coords) -> TrainingInputs:
+    sweep, problem = context.config.training, coords["problem"].value
+    fitted = sweep.fit.get(problem.name) or (*problem.parameters, *problem.weights)
+    return TrainingInputs(coords["policy"].value, sweep.iterations, sweep.learning_rate, sweep.perturbation,
+                          sweep.noise, sweep.seed, dict(problem.parameters), tuple(fitted))
 
 
 STABILITY = Family(
@@ -143,7 +182,8 @@ COST = Family(
 )
 PRECISION = Family(
     kind="precision",
-    axes=(Axis("problem", _precision_problems), Axis("integrator", _integrators), Axis("differentiation", _methods),
+    axes=(Axis("problem", _precision_problems), Axis("integrator", _integrators),
+          Axis("differentiation", lambda context, coords: _methods(context.config.precision.differentiation)),
           Axis("ladder", _ladders)),
     record=PrecisionResult,
     inputs=_precision_inputs,
@@ -153,7 +193,19 @@ PRECISION = Family(
                         f"({cell['differentiation'].label})"
                         + (", compiled once" if cell.inputs.ladder == "rtol" else ", compiled per rung")),
 )
-FAMILIES: tuple[Family, ...] = (STABILITY, GRADIENTS, COST, PRECISION)
+TRAINING = Family(
+    kind="training",
+    axes=(Axis("problem", _training_problems), Axis("integrator", _integrators), Axis("policy", _training_policies),
+          Axis("differentiation", lambda context, coords: _methods(context.config.training.differentiation)),
+          Axis("optimizer", _optimizers)),
+    record=TrainingResult,
+    inputs=_training_inputs,
+    measure=lambda cell: measure_training(cell["integrator"], cell["problem"], cell["differentiation"],
+                                          cell["optimizer"], cell.inputs, cell.key),
+    doing=lambda cell: (f"{cell.inputs.iterations} iterations of {cell['optimizer']}, each a solve and its gradient "
+                        "(one compiled lax.scan)"),
+)
+FAMILIES: tuple[Family, ...] = (STABILITY, GRADIENTS, COST, PRECISION, TRAINING)
 
 
 def quick_config(registry: Registry) -> SweepConfig:
@@ -191,12 +243,24 @@ def make_plan(config: SweepConfig, registry: Registry, kinds: Iterable[str] | No
     cost_problems = tuple(registry.problems.select(config.cost.problems)) if "cost" in kinds else ()
     precision_problems = (tuple(registry.problems.select(config.precision.problems)) if "precision" in kinds
                           else ())
+    training_problems = tuple(registry.problems.select(config.training.problems)) if "training" in kinds else ()
+    for problem in training_problems:
+        known = (*problem.parameters, *problem.weights)
+        unknown = [n for n in config.training.fit.get(problem.name, ()) if n not in known]
+        if unknown:
+            raise ConfigError(f"training.fit.{problem.name}: {problem.name} has no parameter "
+                              f"{', '.join(map(repr, unknown))}; it has {', '.join(known)}")
+    for table in ("fit", "policies"):
+        strays = [n for n in getattr(config.training, table) if n not in {p.name for p in training_problems}]
+        if strays and "training" in kinds:
+            raise ConfigError(f"training.{table} names {', '.join(map(repr, strays))}, not among training.problems")
     effective = dataclasses.replace(
         config, integrators=tuple(i.name for i in integrators),
         problems=tuple(p.name for p in problems) if "gradients" in kinds else config.problems,
         gradients=dataclasses.replace(sweep, stiffness_levels=None, stiffness=stiffness) if "gradients" in kinds
         else sweep)
-    context = PlanContext(effective, integrators, problems, stiffness, cost_problems, precision_problems)
+    context = PlanContext(effective, integrators, problems, stiffness, cost_problems, precision_problems,
+                          training_problems)
     cells = [cell for family in FAMILIES if family.kind in kinds for cell in expand(family, context)]
     return Plan(effective, tuple(cells))
 
