@@ -86,16 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reverse (default), reverse-cN, direct, backsolve, forward")
     p.add_argument("--optimizer", nargs="+", action="extend", default=[], choices=OPTIMIZERS,
                    help="adam (default) and/or lbfgs")
-    p.add_argument("--iterations", type=_integer_at_least(1), default=TrainingSweep.iterations,
+    p.add_argument("--iterations", metavar="N", type=_integer_at_least(1), default=TrainingSweep.iterations,
                    help="optimizer iterations (default: %(default)s)")
-    p.add_argument("--learning-rate", type=_positive, default=TrainingSweep.learning_rate,
+    p.add_argument("--learning-rate", metavar="X", type=_positive, default=TrainingSweep.learning_rate,
                    help="Adam's initial learning rate, decaying to a tenth (default: %(default)g)")
-    p.add_argument("--perturbation", type=_positive, default=TrainingSweep.perturbation,
+    p.add_argument("--perturbation", metavar="SIGMA", type=_positive, default=TrainingSweep.perturbation,
                    help="start: log(theta) + SIGMA*N(0,1) for rates, W + SIGMA*rms(W)*N(0,1) for weights "
                    "(default: %(default)g)")
-    p.add_argument("--noise", type=_non_negative, default=TrainingSweep.noise,
+    p.add_argument("--noise", metavar="SIGMA", type=_non_negative, default=TrainingSweep.noise,
                    help="relative noise on the observations (default: %(default)g)")
-    p.add_argument("--seed", type=_integer_at_least(0), default=TrainingSweep.seed,
+    p.add_argument("--seed", metavar="N", type=_integer_at_least(0), default=TrainingSweep.seed,
                    help="seed of the start and the noise (default: %(default)s)")
     _record_output(p, "stiffbench.training/1")
 

@@ -129,24 +129,27 @@ def training_figures(run: RunRecords, folder: Path) -> list[Path]:
 
 
 def history_figure(cells: Sequence[TrainingResult], path: Path) -> Path:
-    """Loss and each parameter column's relative error against iteration: a row of panels per step policy, a line
-    per integrator (and method, optimizer)."""
+    """Loss and each parameter column's relative error against iteration, and for problems with a closed form the
+    fast parameter's ``|∂L/∂log θ|`` over the exact one along the fit: a row of panels per step policy, a line per
+    integrator (and method, optimizer)."""
     import matplotlib.pyplot as plt
 
     from .figures import save
 
     policies = list(dict.fromkeys(c.policy.label for c in cells))
     names = columns(cells)
+    fast = fast_parameter(cells[0])
+    ratio = fast is not None and all(c.history is not None and c.history.gradient_exact for c in cells)
+    titles = ["loss", *[f"rel. error {n}" for n in names]] + [f"|∂L/∂log {fast}| ÷ exact"] * ratio
     labels = list(dict.fromkeys(fit_label(c, cells) for c in cells))
     colors = plt.get_cmap("tab10" if len(labels) <= 10 else "tab20").colors  # type: ignore[attr-defined]
-    fig, axes = plt.subplots(len(policies), 1 + len(names), figsize=(4.2 * (1 + len(names)) + 2.5,
-                                                                       2.9 * len(policies)),
+    fig, axes = plt.subplots(len(policies), len(titles), figsize=(4.2 * len(titles) + 2.5, 2.9 * len(policies)),
                              squeeze=False, layout="constrained")
     for row, policy in enumerate(policies):
         for c in (c for c in cells if c.policy.label == policy):
             assert c.history is not None
             color = colors[labels.index(fit_label(c, cells)) % len(colors)]
-            series = [c.history.loss, *[_error_series(c, n) for n in names]]
+            series = [c.history.loss, *[_error_series(c, n) for n in names]] + [_ratio_series(c, fast)] * ratio
             for ax, values in zip(axes[row], series, strict=True):
                 y = np.array([np.nan if v is None else v for v in values], dtype=float)
                 ax.semilogy(np.arange(len(y)), np.where(y > 0, y, np.nan), color=color, lw=1.2,
@@ -154,17 +157,24 @@ def history_figure(cells: Sequence[TrainingResult], path: Path) -> Path:
                                                          else ""))
                 if c.failed_at is not None:
                     ax.axvline(c.failed_at, color=color, ls=":", lw=1)
-        for ax, title in zip(axes[row], ["loss", *[f"rel. error {n}" for n in names]], strict=True):
+        for ax, title in zip(axes[row], titles, strict=True):
             ax.set_title(f"{title} — {policy}", fontsize=9)
             ax.grid(True, which="major", alpha=0.3)
         axes[row][0].set_ylabel("value")
         axes[row][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     for ax in axes[-1]:
         ax.set_xlabel("iteration")
-    fig.suptitle(f"Training on {cells[0].problem}: loss and relative parameter error against iteration",
-                 fontsize=11)
+    fig.suptitle(f"Training on {cells[0].problem}: loss and relative parameter error against iteration"
+                 + (", and the fast gradient's ratio to the exact one" if ratio else ""), fontsize=11)
     save(fig, path)
     return path
+
+
+def _ratio_series(cell: TrainingResult, name: str | None) -> list[float | None]:
+    """``|∂L/∂log θ|`` through the integrator over the exact one, per iteration."""
+    assert cell.history is not None and cell.history.gradient_exact is not None and name is not None
+    return [abs(g / e) if g is not None and e else None
+            for g, e in zip(cell.history.gradient[name], cell.history.gradient_exact[name], strict=True)]
 
 
 def _error_series(cell: TrainingResult, column: str) -> Sequence[float | None]:
@@ -177,18 +187,36 @@ def _error_series(cell: TrainingResult, column: str) -> Sequence[float | None]:
             for k in range(len(arrays[0]))] if arrays else ()
 
 
+def start_gradient(cell: TrainingResult) -> tuple[str, float] | None:
+    """What the start-gradient figure plots for a fit: ``∂L/∂log θ`` of its fast rate, or, where no fast rate is
+    fitted, the norm of the gradient over all its weight arrays (a network's)."""
+    h = cell.history
+    if h is None:
+        return None
+    fast = fast_parameter(cell)
+    if fast is not None:
+        g = h.gradient[fast][0]
+        return (f"|∂L/∂log {fast}|", abs(g)) if g is not None else None
+    norms = [h.gradient[n][0] for n in cell.inputs.fitted if n not in cell.inputs.parameters]
+    if not norms or any(g is None for g in norms):
+        return None
+    return "‖∂L/∂W‖ over the weight arrays", math.sqrt(sum(g * g for g in norms if g is not None))
+
+
 def start_gradient_figure(cells: Sequence[TrainingResult], path: Path) -> Path | None:
-    """``|∂L/∂log θ_fast|`` at the start against ``|hλ|`` at the start: markers per integrator, the reference
-    gradient as a line, and the guides ``C/|z|`` and ``C/|z|²`` through the gradients at the smallest ``|hλ|``."""
+    """The gradient at the start (:func:`start_gradient`) against ``|hλ|`` at the start: markers per integrator,
+    the reference gradient as a line where there is one, and the guides ``C/|z|`` and ``C/|z|²`` through the
+    gradients at the smallest ``|hλ|``."""
     import matplotlib.pyplot as plt
 
     from .figures import MARKERS, save
 
-    points = [(c, abs(c.history.z_met[0] or math.nan), abs(c.history.gradient[fast][0] or math.nan))
-              for c in cells if c.history is not None and (fast := fast_parameter(c))]
-    points = [(c, z, g) for c, z, g in points if z > 0 and g > 0 and math.isfinite(z * g)]
+    measured = [(c, abs(c.history.z_met[0] or math.nan), value[1])
+                for c in cells if c.history is not None and (value := start_gradient(c))]
+    points = [(c, z, g) for c, z, g in measured if z > 0 and g > 0 and math.isfinite(z * g)]
     if not points:
         return None
+    quantity = (start_gradient(points[0][0]) or ("", 0.0))[0]
     fast = fast_parameter(points[0][0]) or ""
     labels = list(dict.fromkeys(start_label(c, cells) for c, _, _ in points))
     fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
@@ -199,16 +227,15 @@ def start_gradient_figure(cells: Sequence[TrainingResult], path: Path) -> Path |
     references = [abs(g) for c in cells if c.start_gradient_reference and (g := c.start_gradient_reference.get(fast))]
     if references:
         ax.axhline(float(np.median(references)), color="k", lw=1.5,
-                   label="reference gradient at the start (closed form or forward sensitivities)")
+                   label="reference gradient at the start")
     zs = np.array([z for _, z, _ in points])
     grid = np.logspace(math.log10(zs.min()), math.log10(zs.max()), 50)
     anchor = float(np.median([g for _, z, g in points if z == zs.min()]))
     ax.loglog(grid, anchor * zs.min() / grid, color="0.5", ls="--", lw=1, label="C/|z|")
     ax.loglog(grid, anchor * (zs.min() / grid) ** 2, color="0.5", ls=":", lw=1.2, label="C/|z|²")
     ax.set_xlabel("|hλ_max| at the start")
-    ax.set_ylabel(f"|∂L/∂log {fast}| at the start")
-    ax.set_title(f"{cells[0].problem}: the fast parameter's gradient at the start against the stiffness met",
-                 fontsize=10)
+    ax.set_ylabel(f"{quantity} at the start")
+    ax.set_title(f"{cells[0].problem}: the gradient at the start against the stiffness met", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     save(fig, path)
