@@ -94,6 +94,13 @@ def test_config_parses_and_round_trips():
     shipped = sweep.read_config(Path(__file__).parents[1] / "configs" / "work-precision.toml")
     assert shipped.precision.ladders == ("rtol", "steps") and "backsolve" in shipped.precision.differentiation
     assert parse_config(sweep.config_to_toml(shipped)) == shipped
+    training = sweep.read_config(Path(__file__).parents[1] / "configs" / "training.toml")
+    assert training.training.optimizers == ("adam", "lbfgs") and training.training.fit["robertson-neural"]
+    assert training.training.policies_of("robertson-40").rtol == (1e-4, 1e-6) and not training.training.policies_of(
+        "robertson-40").steps
+    assert parse_config(sweep.config_to_toml(training)) == training
+    plan = make_plan(training, stiffbench.load_registry())
+    assert len(plan.of("training")) == 120 and len(plan.of("stability")) == 6
     capped = parse_config("[precision]\nproblems = ['linear']\nmax_steps = 500\n")
     assert capped.precision.max_steps == 500 and parse_config(sweep.config_to_toml(capped)) == capped
 

@@ -19,6 +19,8 @@ from stiffbench.cli import main
 from stiffbench.measure import measure_gradients, measure_training
 from stiffbench.measure.training import LOG, loss_function, setup
 from stiffbench.records import TrainingInputs, TrainingResult, from_json, to_json
+from stiffbench.report.training import history_figure, start_gradient_figure, training_records
+from stiffbench.sweep import load_run
 
 
 def inputs(problem, policy, iterations=20, fitted=None, **kwargs):
@@ -218,6 +220,11 @@ def test_a_run_with_training_cells_reports_them_and_compare_sees_a_worse_fit(tmp
     document = json.loads(cell.read_text())
     assert document["results"][0]["start_gradient_reference"]["k_fast"] == pytest.approx(
         document["results"][0]["history"]["gradient_exact"]["k_fast"][0], rel=1e-12)
+    # Without a closed form (no exact gradient, no reference at the start) the figures still draw.
+    records = [dataclasses.replace(r, start_gradient_reference=None, history=dataclasses.replace(
+        r.history, gradient_exact=None)) for r in training_records(load_run(run))]
+    assert history_figure(records, tmp_path / "history.png").stat().st_size > 10_000
+    assert start_gradient_figure(records, tmp_path / "start.png") is not None
     worse = tmp_path / "worse"
     shutil.copytree(run, worse)
     result = json.loads((worse / cell.relative_to(run)).read_text())

@@ -149,7 +149,9 @@ def history_figure(cells: Sequence[TrainingResult], path: Path) -> Path:
         for c in (c for c in cells if c.policy.label == policy):
             assert c.history is not None
             color = colors[labels.index(fit_label(c, cells)) % len(colors)]
-            series = [c.history.loss, *[_error_series(c, n) for n in names]] + [_ratio_series(c, fast)] * ratio
+            series = [c.history.loss, *[_error_series(c, n) for n in names]]
+            if ratio:
+                series.append(_ratio_series(c, fast))
             for ax, values in zip(axes[row], series, strict=True):
                 y = np.array([np.nan if v is None else v for v in values], dtype=float)
                 ax.semilogy(np.arange(len(y)), np.where(y > 0, y, np.nan), color=color, lw=1.2,
