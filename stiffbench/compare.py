@@ -22,8 +22,9 @@ A work–precision cell is a unit (its status, its compile times where one progr
 its rungs another, matched by the rung's setting (``rtol=1e-06``, ``steps=1000``): the gradient and state errors
 against the reference as errors, the forward and gradient times as run times, the rung's status and steps.
 
-A training cell: its status, the final relative error of each fitted parameter and the final loss as errors (a
-fit that lands further from the truth regressed), the iteration that failed, the run time of the whole fit.
+A training cell: its status, the final relative error of each fitted parameter, of the vector field and the final
+loss as errors (a fit that lands further from the truth regressed), the iteration that failed, the run time of the
+whole fit.
 """
 
 from __future__ import annotations
@@ -257,8 +258,9 @@ def _precision_cells(records: tuple[PrecisionResult, ...]) -> Iterator[tuple[str
 def _training_cells(records: tuple[TrainingResult, ...]) -> Iterator[tuple[str, Metrics]]:
     for c in records:
         metrics = {"status": _Metric("status", c.status.label), "failed at iteration": _Metric("steps", c.failed_at),
-                   "final loss": _Metric("error", c.final_loss), "run s": _Metric("time", c.run_s),
-                   "compile s": _Metric("compile", c.compile_s)}
+                   "final loss": _Metric("error", c.final_loss),
+                   "final field error": _Metric("error", c.final_field_error),
+                   "run s": _Metric("time", c.run_s), "compile s": _Metric("compile", c.compile_s)}
         for name, error in (c.final_rel_error or {}).items():
             metrics[f"final rel err {name}"] = _Metric("error", error)
         yield c.key.label, metrics

@@ -60,6 +60,8 @@ class Fit:
     start: Theta
     truth: Theta
     reference_source: str
+    states: np.ndarray
+    """The reference states at the true parameters (before noise): where the vector field is compared."""
 
     def params(self, problem: AbstractProblem, theta: Theta) -> dict[str, jax.Array]:
         """The vector field's ``params`` at ``theta`` (what is not fitted at its true value)."""
@@ -85,7 +87,7 @@ def setup(problem: AbstractProblem, inputs: TrainingInputs) -> Fit:
     data = reference.ys * (1 + inputs.noise * rng.standard_normal(reference.ys.shape))
     peak = np.max(np.abs(np.concatenate([np.asarray(problem.y0, dtype=np.float64)[None], data])), axis=0)
     scale = np.maximum(np.abs(data), SCALE_FLOOR * np.where(peak > 0, peak, 1.0))
-    return Fit(rates, weights, data, scale, start, truth, reference.source)
+    return Fit(rates, weights, data, scale, start, truth, reference.source, reference.ys)
 
 
 def training_program(integrator: AbstractIntegrator, problem: AbstractProblem, method: Differentiation,
@@ -101,6 +103,7 @@ def training_program(integrator: AbstractIntegrator, problem: AbstractProblem, m
     value_and_gradient = derivative(loss, has_aux=True)
     exact = _exact_gradient(problem, fit, misfit)
     z_met = _stiffness_met(problem, inputs.policy, fit)
+    field = _field_error(problem, fit)
     transform = (optax.lbfgs() if optimizer == "lbfgs"
                  else optax.adam(optax.exponential_decay(inputs.learning_rate, inputs.iterations, 0.1)))
 
@@ -118,7 +121,8 @@ def training_program(integrator: AbstractIntegrator, problem: AbstractProblem, m
             updates, new_state = transform.update(g, state, current)
         theta, state = jax.tree.map(lambda new, old: jnp.where(stop, old, new),
                                     (optax.apply_updates(current, updates), new_state), (current, state))
-        row = (value, status, g, exact(current) if exact else g, current, z_met(current, sol), sol.num_steps)
+        row = (value, status, g, exact(current) if exact else g, current, z_met(current, sol), sol.num_steps,
+               field(current))
         return (theta, state, failed), row
 
     def train(start):
@@ -159,6 +163,22 @@ def _exact_gradient(problem: AbstractProblem, fit: Fit, misfit: Callable) -> Cal
     return jax.grad(lambda theta: misfit(problem.solution(ts, fit.params(problem, theta))))
 
 
+def _field_error(problem: AbstractProblem, fit: Fit) -> Callable[[Theta], jax.Array]:
+    """``θ ->`` the RMS over the reference states (at the observation times) of ``(f(y*; θ) − f(y*; θ*)) / s_i``,
+    ``s_i`` the largest ``|f_i(y*; θ*)|``: how far the fitted dynamics are from the true ones where the data are,
+    whatever the parameters (a network's weights can be far off while its output is right)."""
+    times, states = jnp.asarray(problem.ts), jnp.asarray(fit.states)
+
+    def fields(theta):
+        params = jax.lax.stop_gradient(fit.params(problem, theta))
+        return jax.vmap(lambda t, y: problem.vector_field(t, y, params))(times, states)
+
+    true = fields(fit.truth)
+    peak = jnp.max(jnp.abs(true), axis=0)
+    scale = jnp.where(peak > 0, peak, 1.0)
+    return lambda theta: jnp.sqrt(jnp.mean(((fields(theta) - true) / scale) ** 2))
+
+
 def _stiffness_met(problem: AbstractProblem, policy: StepPolicy, fit: Fit) -> Callable[[Theta, Any], jax.Array]:
     """``|h λ_max|`` at the initial and the observed states of a solve, with the fixed or the mean step."""
     y0 = jnp.asarray(problem.y0, dtype=jnp.float64)
@@ -186,7 +206,7 @@ def measure_training(integrator: AbstractIntegrator, problem: AbstractProblem, m
     program = training_program(integrator, problem, method, optimizer, inputs, fit)
     start = {name: float(np.exp(fit.start[LOG][j])) for j, name in enumerate(fit.rates)}
     (rows, _), run_s = program.best_of(1)
-    loss, codes, grads, exact, thetas, z, steps = jax.tree.map(np.asarray, rows)
+    loss, codes, grads, exact, thetas, z, steps, field = jax.tree.map(np.asarray, rows)
     statuses = [Status(int(c)) for c in codes]
     failed_at = next((k for k, s in enumerate(statuses) if s != Status.OK), None)
     n = len(statuses) if failed_at is None else failed_at + 1
@@ -202,6 +222,7 @@ def measure_training(integrator: AbstractIntegrator, problem: AbstractProblem, m
         value={name: _column(np.exp(thetas[LOG][:n, j])) for j, name in enumerate(fit.rates)},
         rel_error={name: _column(e) for name, e in rel_error.items()},
         z_met=_column(z[:n]),
+        field_error=_column(field[:n]),
         steps=tuple(int(s) for s in steps[:n]),
     )
     status = Status.OK if failed_at is None else statuses[failed_at]
@@ -212,6 +233,7 @@ def measure_training(integrator: AbstractIntegrator, problem: AbstractProblem, m
         start=start, start_gradient_reference=reference_gradient(problem, fit, dict(inputs.parameters) | start),
         failed_at=failed_at,
         final_loss=finite_or_none(loss[last]) if last >= 0 else None,
+        final_field_error=finite_or_none(field[max(last, 0)]),
         final_rel_error={name: finite_or_none(e[max(last, 0)]) for name, e in rel_error.items()},
         iterations_to_1pct=_first_below(rel_error, 1e-2, last),
         iterations_to_01pct=_first_below(rel_error, 1e-3, last),

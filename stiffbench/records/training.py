@@ -63,6 +63,10 @@ class TrainingHistory:
     """``|h λ_max|``: the largest ``|eigenvalue|`` of ``∂f/∂y`` over the initial and observed states, times the
     fixed step (adaptive: the mean step)."""
     steps: tuple[int, ...]
+    field_error: Column = ()
+    """RMS over the reference states of ``(f(y*; θ) − f(y*; θ*)) / max_k |f_i(y*_k; θ*)|``: how far the fitted
+    vector field is from the true one where the data are (0 for a network whose output is right, whatever its
+    weights)."""
 
 
 @final
@@ -91,6 +95,8 @@ class TrainingResult(Record):
     final_loss: float | None = None
     final_rel_error: Mapping[str, float | None] | None = None
     """Of the last parameters that solved (per rate, per weight array)."""
+    final_field_error: float | None = None
+    """``TrainingHistory.field_error`` of the last parameters that solved."""
     iterations_to_1pct: Mapping[str, int | None] | None = None
     """Per fitted parameter, the first iteration whose relative error is at most 1 % (None: never)."""
     iterations_to_01pct: Mapping[str, int | None] | None = None
