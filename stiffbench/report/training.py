@@ -111,7 +111,8 @@ def training_section(run: RunRecords) -> list[str]:
              "`∂L/∂log θ` of the fast parameter at the start by the reference's at the same parameters (the closed "
              "form, or the forward sensitivity equations solved by SciPy; not when weights are fitted): 1 is a "
              "faithful gradient, a small ratio a vanishing one, a negative one points the wrong way. Figures: "
-             "`training-<problem>.png` (loss and errors against iteration, a row per step policy) and "
+             "`training-<problem>.png` (loss, parameter and vector-field errors against iteration, a row per step "
+             "policy) and "
              "`training-gradient-<problem>.png` (the fast parameter's gradient at the start against `|hλ|`)."]
     for problem in dict.fromkeys(c.problem for c in cells):
         mine = [c for c in cells if c.problem == problem]
@@ -132,9 +133,9 @@ def training_figures(run: RunRecords, folder: Path) -> list[Path]:
 
 
 def history_figure(cells: Sequence[TrainingResult], path: Path) -> Path:
-    """Loss and each parameter column's relative error against iteration, and for problems with a closed form the
-    fast parameter's ``|∂L/∂log θ|`` over the exact one along the fit: a row of panels per step policy, a line per
-    integrator (and method, optimizer)."""
+    """Loss, each parameter column's relative error and the vector-field error against iteration, and for problems
+    with a closed form the fast parameter's ``|∂L/∂log θ|`` over the exact one along the fit: a row of panels per
+    step policy, a line per integrator (and method, optimizer)."""
     import matplotlib.pyplot as plt
 
     from .figures import save
@@ -143,7 +144,8 @@ def history_figure(cells: Sequence[TrainingResult], path: Path) -> Path:
     names = columns(cells)
     fast = fast_parameter(cells[0])
     ratio = fast is not None and all(c.history is not None and c.history.gradient_exact for c in cells)
-    titles = ["loss", *[f"rel. error {n}" for n in names]] + [f"|∂L/∂log {fast}| ÷ exact"] * ratio
+    titles = ["loss", *[f"rel. error {n}" for n in names], "vector-field error"] + [
+        f"|∂L/∂log {fast}| ÷ exact"] * ratio
     labels = list(dict.fromkeys(fit_label(c, cells) for c in cells))
     colors = plt.get_cmap("tab10" if len(labels) <= 10 else "tab20").colors  # type: ignore[attr-defined]
     fig, axes = plt.subplots(len(policies), len(titles), figsize=(4.2 * len(titles) + 2.5, 2.9 * len(policies)),
@@ -152,7 +154,7 @@ def history_figure(cells: Sequence[TrainingResult], path: Path) -> Path:
         for c in (c for c in cells if c.policy.label == policy):
             assert c.history is not None
             color = colors[labels.index(fit_label(c, cells)) % len(colors)]
-            series = [c.history.loss, *[_error_series(c, n) for n in names]]
+            series = [c.history.loss, *[_error_series(c, n) for n in names], c.history.field_error]
             if ratio:
                 series.append(_ratio_series(c, fast))
             for ax, values in zip(axes[row], series, strict=True):
@@ -169,7 +171,7 @@ def history_figure(cells: Sequence[TrainingResult], path: Path) -> Path:
         axes[row][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     for ax in axes[-1]:
         ax.set_xlabel("iteration")
-    fig.suptitle(f"Training on {cells[0].problem}: loss and relative parameter error against iteration"
+    fig.suptitle(f"Training on {cells[0].problem}: loss, parameter and vector-field errors against iteration"
                  + (", and the fast gradient's ratio to the exact one" if ratio else ""), fontsize=11)
     save(fig, path)
     return path
