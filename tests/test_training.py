@@ -82,7 +82,7 @@ def test_the_neural_problems_gradient_matches_central_differences(registry):
     policy = FixedStep(0.01)
     spec = inputs(problem, policy)
     start = setup(problem, spec)
-    loss, _ = loss_function(registry.integrators["backward-euler"], problem, policy, start)
+    loss = loss_function(registry.integrators["backward-euler"], problem, policy, start)
     value = jax.jit(lambda theta: loss(theta)[0])
     grad = jax.jit(jax.grad(lambda theta: loss(theta)[0]))
     g = grad(start.start)

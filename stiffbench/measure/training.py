@@ -67,6 +67,10 @@ class Fit:
         """The vector field's ``params`` at ``theta`` (what is not fitted at its true value)."""
         return kernels.parameters(problem, theta[LOG], self.rates, {k: theta[k] for k in self.weights})
 
+    def misfit(self, ys: jax.Array) -> jax.Array:
+        """The loss of states ``ys`` at the observation times: ``mean(((ys − d)/s)²)``."""
+        return jnp.mean(((ys - jnp.asarray(self.data)) / jnp.asarray(self.scale)) ** 2)
+
 
 def setup(problem: AbstractProblem, inputs: TrainingInputs) -> Fit:
     """The observations, their scales and the perturbed start, all from ``inputs.seed``."""
@@ -98,10 +102,10 @@ def training_program(integrator: AbstractIntegrator, problem: AbstractProblem, m
 
     if optimizer == "lbfgs" and method.mode == "forward":
         raise NotImplementedError("L-BFGS's line search takes reverse-mode gradients; forward mode does not apply")
-    loss, misfit = loss_function(integrator.differentiated_by(method), problem, inputs.policy, fit)
+    loss = loss_function(integrator.differentiated_by(method), problem, inputs.policy, fit)
     derivative = jax.jacfwd if method.mode == "forward" else jax.jacrev
     value_and_gradient = derivative(loss, has_aux=True)
-    exact = _exact_gradient(problem, fit, misfit)
+    exact = _exact_gradient(problem, fit)
     z_met = _stiffness_met(problem, inputs.policy, fit)
     field = _field_error(problem, fit)
     transform = (optax.lbfgs() if optimizer == "lbfgs"
@@ -136,31 +140,26 @@ def training_program(integrator: AbstractIntegrator, problem: AbstractProblem, m
 Loss = Callable[[Theta], tuple[jax.Array, tuple[jax.Array, Any]]]
 
 
-def loss_function(integrator: AbstractIntegrator, problem: AbstractProblem, policy: StepPolicy,
-                  fit: Fit) -> tuple[Loss, Callable[[jax.Array], jax.Array]]:
-    """``θ -> (L, (L, Solution))`` through the integrator (the aux form ``jax.jacrev(..., has_aux=True)`` takes),
-    and the misfit ``ys -> L`` it applies to the solution."""
+def loss_function(integrator: AbstractIntegrator, problem: AbstractProblem, policy: StepPolicy, fit: Fit) -> Loss:
+    """``θ -> (L, (L, Solution))``: the fit's misfit of the integrator's solution (in the aux form that
+    ``jax.jacrev(..., has_aux=True)`` takes)."""
     y0 = jnp.asarray(problem.y0, dtype=jnp.float64)
-    data, scale = jnp.asarray(fit.data), jnp.asarray(fit.scale)
-
-    def misfit(ys):
-        return jnp.mean(((ys - data) / scale) ** 2)
 
     def loss(theta):
         sol = kernels.checked_solve(integrator, problem.vector_field, problem.t0, y0, problem.ts,
                                     fit.params(problem, theta), policy)
-        value = misfit(sol.ys)
+        value = fit.misfit(sol.ys)
         return value, (value, sol)
 
-    return loss, misfit
+    return loss
 
 
-def _exact_gradient(problem: AbstractProblem, fit: Fit, misfit: Callable) -> Callable[[Theta], Theta] | None:
+def _exact_gradient(problem: AbstractProblem, fit: Fit) -> Callable[[Theta], Theta] | None:
     """``θ -> ∂L/∂θ`` through the problem's closed-form solution, for problems that have one."""
     if not isinstance(problem, AbstractExactProblem):
         return None
     ts = jnp.asarray(problem.ts)
-    return jax.grad(lambda theta: misfit(problem.solution(ts, fit.params(problem, theta))))
+    return jax.grad(lambda theta: fit.misfit(problem.solution(ts, fit.params(problem, theta))))
 
 
 def _field_error(problem: AbstractProblem, fit: Fit) -> Callable[[Theta], jax.Array]:
@@ -243,13 +242,13 @@ def measure_training(integrator: AbstractIntegrator, problem: AbstractProblem, m
 
 def reference_gradient(problem: AbstractProblem, fit: Fit, params: Mapping[str, float]) -> dict[str, float] | None:
     """``∂L/∂log θ`` of each fitted rate at ``params`` through the reference states and sensitivities there (closed
-    form, or SciPy's forward sensitivity equations): ``mean(2 (y − d)/s² · S_j)``. None when weights are fitted
+    form, or SciPy's forward sensitivity equations): the chain rule ``Σ ∂L/∂y · S_j``. None when weights are fitted
     too (the reference holds the weights at their true values)."""
     if fit.weights or not fit.rates:
         return None
     reference = reference_sensitivity(problem, params)
-    residual = (reference.ys - fit.data) / fit.scale**2
-    return {name: float(np.mean(2 * residual * reference.sensitivity[name])) for name in fit.rates}
+    dL_dy = np.asarray(jax.grad(fit.misfit)(jnp.asarray(reference.ys)))
+    return {name: float(np.sum(dL_dy * reference.sensitivity[name])) for name in fit.rates}
 
 
 def _per_parameter(tree: Mapping[str, np.ndarray], fit: Fit, name: str) -> np.ndarray:

@@ -14,8 +14,6 @@ from .common import CellKey, Record
 OPTIMIZERS = ("adam", "lbfgs")
 """``adam``: optax's Adam, the learning rate decaying exponentially to a tenth of its start over the iterations;
 ``lbfgs``: optax's L-BFGS with its zoom line search (each iteration may solve several times)."""
-THRESHOLDS = (1e-2, 1e-3)
-"""Relative errors whose first iteration a fit records (1 % and 0.1 %)."""
 
 Column = tuple[float | None, ...]
 """One value per iteration, index 0 the start; None where not finite."""
