@@ -8,12 +8,14 @@ resume, the report and the summary. ``report`` and ``compare`` read records only
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from .._registry import Registry
@@ -40,7 +42,9 @@ from ..sweep import (
     start_run,
     write_cell,
 )
+from ..sweep.execute import Executor, Serial
 from ..sweep.rundir import CONFIG_FILE, RunRecords, is_run, never_started
+from .parser import global_option
 from .progress import Progress
 
 
@@ -68,7 +72,7 @@ def stability(args: argparse.Namespace, registry: Registry) -> int:
     except ValueError as exc:
         raise UsageError(f"stability grid: {exc} (see --z-min, --z-max, --points, --tail)") from None
     config = SweepConfig(integrators=tuple(args.integrator) or None, stability=grid)
-    results = _measure(make_plan(config, registry, ["stability"]), "stability", args)
+    results = _measure(make_plan(config, registry, ["stability"]), "stability", args, registry)
     if not args.json:
         terminal.stability_table(results)  # type: ignore[arg-type]
     return 0
@@ -83,7 +87,7 @@ def gradients(args: argparse.Namespace, registry: Registry) -> int:
                           stiffness={p.name: tuple(args.stiffness) for p in problems} if args.stiffness else {})
     config = SweepConfig(integrators=tuple(args.integrator) or None, problems=tuple(p.name for p in problems),
                          gradients=sweep)
-    results = _measure(make_plan(config, registry, ["gradients"]), "gradients", args)
+    results = _measure(make_plan(config, registry, ["gradients"]), "gradients", args, registry)
     if not args.json:
         terminal.gradients_table(results)  # type: ignore[arg-type]
     return 0
@@ -93,7 +97,7 @@ def cost(args: argparse.Namespace, registry: Registry) -> int:
     config = SweepConfig(integrators=tuple(args.integrator or ("radau-iia-5", "rodas4", "diffrax-kvaerno5")),
                          cost=CostSweep(problems=tuple(args.problem or ("robertson-1e5", "van-der-pol")),
                                         rtol=args.rtol, atol=args.atol))
-    results = _measure(make_plan(config, registry, ["cost"]), "cost", args)
+    results = _measure(make_plan(config, registry, ["cost"]), "cost", args, registry)
     if not args.json:
         terminal.cost_table(results)  # type: ignore[arg-type]
     return 0
@@ -124,25 +128,51 @@ def fit(args: argparse.Namespace, registry: Registry) -> int:
         fit={name: names for name, names in fit.items() if names})
     config = SweepConfig(integrators=tuple(args.integrator or ("backward-euler", "trapezoid", "radau-iia-5")),
                          training=sweep)
-    results = _measure(make_plan(config, registry, ["training"]), "training", args)
+    results = _measure(make_plan(config, registry, ["training"]), "training", args, registry)
     if not args.json:
         terminal.training_table(results)  # type: ignore[arg-type]
     return 0
 
 
-def _measure(plan: Plan, kind: str, args: argparse.Namespace) -> list[Record]:
+def _measure(plan: Plan, kind: str, args: argparse.Namespace, registry: Registry) -> list[Record]:
     """Measure the plan's cells (output file checked first), write ``--out``, print ``--json``."""
     if args.out:
         check_output_file(args.out, RECORD_TYPES[kind].SCHEMA)
     environment = Environment.current()
-    with Progress() as progress:
-        results = run_cells(plan.cells, progress=progress)
+    with executor(args, plan, registry) as where, Progress() as progress:
+        results = run_cells(plan.cells, progress=progress, executor=where)
     document = dumps(RecordSet(RECORD_TYPES[kind], environment, tuple(results)).to_json())
     if args.out:
         save(args.out, document)
     if args.json:
         sys.stdout.write(document)
     return results
+
+
+@contextlib.contextmanager
+def executor(args: argparse.Namespace, plan: Plan, registry: Registry) -> Iterator[Executor]:
+    """Where the cells run: in this process, on a local Dask cluster (``--workers``) or an existing one."""
+    workers = args.workers
+    if args.scheduler is None and args.scheduler_file is None and workers in (None, 1):
+        yield Serial()
+        return
+    from ..sweep.cluster import dask_executor, default_workers
+
+    if workers == "auto":
+        workers = default_workers()
+    if args.scheduler_file is not None and not args.scheduler_file.is_file():
+        raise UsageError(f"--scheduler-file {args.scheduler_file}: no such file (the scheduler writes it when it "
+                         "starts: `dask scheduler --scheduler-file FILE`)")
+    with dask_executor(plan, registry, workers=workers, scheduler=args.scheduler,
+                       scheduler_file=str(args.scheduler_file) if args.scheduler_file else None,
+                       plugin_dirs=tuple(global_option(args, "plugins_dir")),
+                       blocked=tuple(global_option(args, "disable"))) as dask:
+        if args.scheduler or args.scheduler_file:
+            where = args.scheduler or args.scheduler_file
+            print(f"measuring on {dask.concurrency} Dask workers of {where}", file=sys.stderr)
+        else:
+            print(f"measuring on a local Dask cluster of {dask.concurrency} workers", file=sys.stderr)
+        yield dask
 
 
 def check_output_file(path: Path, schema: str) -> None:
@@ -208,11 +238,12 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         return 0
     environment = Environment.current()
     try:
-        start_run(plan, directory, registry, environment, resume=bool(args.resume))
-        print(f"stiffbench run: {_count(plan)} into {directory}", file=sys.stderr, flush=True)
-        with Progress() as progress:
+        with executor(args, plan, registry) as where, Progress() as progress:  # a cluster is checked first
+            start_run(plan, directory, registry, environment, resume=bool(args.resume))
+            print(f"stiffbench run: {_count(plan)} into {directory}", file=sys.stderr, flush=True)
             run_cells(plan.cells, kept=lambda cell: read_cell(directory, cell),
-                      done=lambda record: write_cell(directory, record, environment), progress=progress)
+                      done=lambda record: write_cell(directory, record, environment), progress=progress,
+                      executor=where)
         records = load_run(directory)
         finish_run(records)
         written = _write_report(records)

@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tail", type=_positive, default=StabilityGrid.tail,
                    help="fit decay exponents over |z| >= TAIL (default: %(default)g)")
     _record_output(p, "stiffbench.stability/2")
+    _executor_options(p)
 
     p = command("gradients", "gradients",
                 "sensitivities dy/dlog(theta) through each integrator vs reference, across stiffness")
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="adaptive steps with these relative tolerances")
     p.add_argument("--atol", metavar="A", type=_positive, help="absolute tolerance with --rtol (default: 1e-6 rtol)")
     _record_output(p, "stiffbench.gradients/2")
+    _executor_options(p)
 
     p = command("cost", "cost", "the same adaptive solves through stiffbench integrators and SciPy's Radau and BDF")
     _names(p, "--problem", "problems (default: robertson-1e5 and van-der-pol)")
@@ -65,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtol", type=_positive, default=1e-8, help="relative tolerance (default: %(default)g)")
     p.add_argument("--atol", type=_positive, default=1e-10, help="absolute tolerance (default: %(default)g)")
     _record_output(p, "stiffbench.cost/2")
+    _executor_options(p)
 
     p = command("fit", "fit", "fit a problem's parameters to its reference solution through each integrator, from a "
                 "perturbed start; what the optimizer sees per iteration", description="Train: fit the rates (in "
@@ -98,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", metavar="N", type=_integer_at_least(0), default=TrainingSweep.seed,
                    help="seed of the start and the noise (default: %(default)s)")
     _record_output(p, "stiffbench.training/1")
+    _executor_options(p)
 
     p = command("run", "run", "the main job: stability, gradients and cost of every integrator; records, report, "
                 "figures", description="Measure the stability agreement of every integrator and the gradients "
@@ -118,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(refused if the options ask for a different configuration)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the effective configuration (TOML) and the number of cells, measure nothing")
+    _executor_options(p)
 
     p = command("report", "report", "regenerate report.md and figures/ of a run directory from its records",
                 description="Write report.md and figures/*.png of a run directory again, from its records alone: "
@@ -151,6 +156,24 @@ def _global_options(parser: argparse.ArgumentParser, where: str) -> None:
                         help="also load every *.py file in DIR as a plugin (repeatable)")
     parser.add_argument("--disable", metavar="NAME", action="append", default=[], dest=f"disable_{where}",
                         help="do not load the plugin NAME (repeatable; see `stiffbench plugins`)")
+
+
+def _executor_options(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_argument_group("where the cells run (default: one after another in this process)")
+    where.add_argument("--workers", metavar="N", type=_workers, default=None,
+                       help="measure on a Dask LocalCluster of N single-threaded worker processes, each pinned to "
+                       "one CPU ('auto': one per CPU, 2 GiB of memory each; 1: in this process)")
+    cluster = where.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="measure on the workers of an existing Dask cluster (tcp://host:8786); start them "
+                         "with `dask worker ADDRESS --nthreads 1 --preload stiffbench.sweep.worker`")
+    cluster.add_argument("--scheduler-file", metavar="FILE", type=Path,
+                         help="as --scheduler, the address read from a scheduler file (`dask scheduler "
+                         "--scheduler-file FILE`, the usual form on Slurm or PBS)")
+
+
+def _workers(text: str) -> int | str:
+    return text if text == "auto" else _integer_at_least(1)(text)
 
 
 def _names(parser: argparse.ArgumentParser, option: str, help: str) -> None:

@@ -40,11 +40,14 @@ class Progress:
         label = event.cell.key.label
         if self._bar is not None and self._task is None:
             self._task = self._bar.add_task("", total=event.total)
+        left = f", ~{_duration(event.remaining_s)} left" if event.remaining_s is not None else ""
         if event.kind == "start":
             if self._bar is not None:
-                self._bar.update(self._task, description=f"{label}: {event.cell.family.doing(event.cell)}")
+                doing = (f"{label}: {event.cell.family.doing(event.cell)}" if event.running <= 1
+                         else f"{event.running} cells running, the last started: {label}")
+                self._bar.update(self._task, description=doing + left)
             return
-        head = f"[{event.index:>{len(str(event.total))}}/{event.total} {event.elapsed_s:6.1f} s] {label}:"
+        head = f"[{event.index:>{len(str(event.total))}}/{event.total} {event.elapsed_s:6.1f} s{left}] {label}:"
         if event.kind == "kept":
             line = f"{head} kept from the earlier run"
         else:
@@ -57,6 +60,10 @@ class Progress:
             self._bar.advance(self._task)
         else:
             print(line, file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def summary(record: Record) -> str:

@@ -7,7 +7,7 @@ a :class:`~stiffbench.Status` with a message, and what was measured.
 
 from .catalog import Catalog, IntegratorProperties, ProblemProperties
 from .codec import RecordError, from_json, to_json
-from .common import CellKey, Environment, Record, RecordSet, dumps, write_json, write_text
+from .common import CellKey, Environment, Placement, Record, RecordSet, dumps, write_json, write_text
 from .cost import CostInputs, CostResult
 from .gradients import Fidelity, GradientCost, GradientInputs, GradientResult, GradientRow
 from .precision import LADDERS, PrecisionInputs, PrecisionResult, PrecisionRung
@@ -49,6 +49,7 @@ __all__ = [
     "GradientResult",
     "GradientRow",
     "IntegratorProperties",
+    "Placement",
     "PrecisionInputs",
     "PrecisionResult",
     "PrecisionRung",

@@ -75,6 +75,25 @@ class Machine:
 
 @final
 @dataclasses.dataclass(frozen=True)
+class Placement:
+    """Where one cell was measured, beside the run's environment: a Dask worker runs on another host or CPU than
+    the client, and a cell timed while others ran beside it did not have the machine to itself."""
+
+    host: str
+    worker: str
+    """``in-process`` for the serial executor, else the Dask worker's name and address."""
+    cpu_affinity: tuple[int, ...] | None
+    """The CPUs the measuring process may run on (``None`` where the platform does not say)."""
+    concurrency: int
+    """How many cells the executor ran at once (1 for the serial executor)."""
+
+    @classmethod
+    def here(cls, worker: str = "in-process", concurrency: int = 1) -> Placement:
+        return cls(socket.gethostname(), worker, _affinity(), concurrency)
+
+
+@final
+@dataclasses.dataclass(frozen=True)
 class Environment:
     """Versions, git commit, machine and runtime settings: enough to tell two records' conditions apart."""
 
@@ -97,14 +116,13 @@ class Environment:
                 versions[package] = importlib.metadata.version(package)
             except importlib.metadata.PackageNotFoundError:
                 versions[package] = None
-        affinity = tuple(sorted(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else None
         return cls(
             created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             python=platform.python_version(),
             packages=versions,
             git_commit=_git_commit(),
             machine=Machine(host=socket.gethostname(), platform=platform.platform(), processor=platform.machine(),
-                            cpus=os.cpu_count(), cpu_affinity=affinity, jax_backend=jax.default_backend(),
+                            cpus=os.cpu_count(), cpu_affinity=_affinity(), jax_backend=jax.default_backend(),
                             jax_devices=tuple(str(d) for d in jax.devices())),
             runtime=runtime.settings(),
         )
@@ -119,6 +137,8 @@ class Record:
     inputs: Any
     status: Status
     message: str
+    placement: Placement | None
+    """Where the cell was measured (set by the executor)."""
 
     def to_json(self) -> dict[str, Any]:
         return to_json(self)
@@ -222,6 +242,10 @@ def matrix(a: Any) -> tuple[tuple[float, ...], ...] | None:
     if a.ndim != 2 or not np.all(np.isfinite(a)):
         return None
     return tuple(tuple(float(x) for x in row) for row in a)
+
+
+def _affinity() -> tuple[int, ...] | None:
+    return tuple(sorted(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else None
 
 
 def _umask() -> int:

@@ -7,7 +7,7 @@ import dataclasses
 from typing import ClassVar, final
 
 from ..contracts import AdaptiveStep, Status
-from .common import CellKey, Record
+from .common import CellKey, Placement, Record
 
 
 @final
@@ -39,6 +39,7 @@ class CostResult(Record):
     max_rel_err: float | None = None
     """Worst componentwise relative error at the observation times against the reference states."""
     reference_source: str | None = None
+    placement: Placement | None = None
 
     @property
     def problem(self) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import ClassVar, final
 
 from ..contracts import Status, StepPolicy
-from .common import CellKey, Record
+from .common import CellKey, Placement, Record
 
 Matrix = tuple[tuple[float, ...], ...]
 """Rows over observation times, columns over state components."""
@@ -103,6 +103,7 @@ class GradientResult(Record):
     z_met_is_estimate: bool = False
     cost: GradientCost | None = None
     rows: tuple[GradientRow, ...] = ()
+    placement: Placement | None = None
 
     @property
     def problem(self) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import ClassVar, final
 
 from ..contracts import Status, StepPolicy
-from .common import CellKey, Record
+from .common import CellKey, Placement, Record
 
 LADDERS = ("rtol", "steps")
 """``rtol``: adaptive steps at each relative tolerance (``atol`` tied to it); ``steps``: that many fixed steps
@@ -96,6 +96,7 @@ class PrecisionResult(Record):
     compile_forward_s: float | None = None
     compile_gradient_s: float | None = None
     rungs: tuple[PrecisionRung, ...] = ()
+    placement: Placement | None = None
 
     @property
     def problem(self) -> str:

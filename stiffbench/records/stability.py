@@ -11,7 +11,7 @@ from typing import ClassVar, final
 import numpy as np
 
 from ..contracts import Status
-from .common import CellKey, Record
+from .common import CellKey, Placement, Record
 
 AGREEMENT_LEVELS = (1e0, 1e2, 1e4, 1e6, 1e8)
 """``|z|`` bounds of the cumulative agreement profile: where agreement degrades, not only the worst case."""
@@ -144,6 +144,7 @@ class StabilityResult(Record):
     points: StabilityPoints | None = None
     summary: StabilitySummary | None = None
     cost: StabilityCost | None = None
+    placement: Placement | None = None
 
     @property
     def integrator(self) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import ClassVar, final
 
 from ..contracts import Status, StepPolicy
-from .common import CellKey, Record
+from .common import CellKey, Placement, Record
 
 OPTIMIZERS = ("adam", "lbfgs")
 """``adam``: optax's Adam, the learning rate decaying exponentially to a tenth of its start over the iterations;
@@ -102,6 +102,7 @@ class TrainingResult(Record):
     """Tracing and compiling the whole training loop (every iteration is one compiled program's step)."""
     run_s: float | None = None
     history: TrainingHistory | None = None
+    placement: Placement | None = None
 
     @property
     def problem(self) -> str:

@@ -22,6 +22,7 @@ from ..records import (
     GradientResult,
     GradientRow,
     IntegratorProperties,
+    Placement,
     Record,
     StabilityResult,
 )
@@ -151,7 +152,25 @@ def _provenance(run: RunRecords) -> str:
     return (f"Run directory `{run.directory.name}`, created {env.created}; stiffbench "
             f"{packages.get('stiffbench') or '?'}, jax {packages.get('jax') or '?'}, diffrax "
             f"{packages.get('diffrax') or '?'}, Python {env.python}; git commit `{env.git_commit or 'unknown'}`; "
-            f"{machine.cpus or '?'} CPUs, {machine.platform}, JAX backend {machine.jax_backend}.")
+            f"{machine.cpus or '?'} CPUs, {machine.platform}, JAX backend {machine.jax_backend}.{_placement(run)}")
+
+
+def _placement(run: RunRecords) -> str:
+    """Where the cells ran and how many at once (a resumed run may have run its cells in several ways)."""
+    groups: dict[int, list[Placement]] = {}
+    for records in run.records.values():
+        for p in (r.placement for r in records if r.placement is not None):
+            groups.setdefault(0 if p.worker == "in-process" else p.concurrency, []).append(p)
+    parts = []
+    for concurrency, placed in sorted(groups.items()):
+        if not concurrency:
+            parts.append(f"{len(placed)} cells one at a time in the stiffbench process")
+        else:
+            hosts = ", ".join(sorted({p.host for p in placed}))
+            parts.append(f"{len(placed)} cells on Dask workers, {concurrency} cells at a time "
+                         f"({len({p.worker for p in placed})} worker processes on {hosts})")
+    return (" Measured: " + "; ".join(parts) + " (cells measured at once shared the machine: compare their timings "
+            "with those of runs measured alike).") if parts else ""
 
 
 def _completeness(run: RunRecords) -> list[str]:

@@ -54,6 +54,9 @@ class Family:
     measure: Callable[[Cell], Record]
     doing: Callable[[Cell], str]
     """What the measurement compiles and runs, in words, for progress."""
+    estimate: Callable[[Cell], float] = lambda cell: 1.0
+    """A rough cost of the cell in seconds of one core, tracing and compiling included: a parallel executor
+    starts the longest cells first, and progress scales the time so far by it to estimate the time left."""
 
     def failed(self, cell: Cell, status: Any, message: str) -> Record:
         return self.record.failed(cell.key, cell.inputs, status, message)

@@ -76,6 +76,9 @@ class Plan:
 
     config: SweepConfig
     cells: tuple[Cell, ...]
+    kinds: tuple[str, ...]
+    """The families planned: :func:`make_plan` with this configuration and these families makes these cells again
+    (a Dask worker does, to find the cell it is sent)."""
 
     def of(self, kind: str) -> tuple[Cell, ...]:
         return tuple(cell for cell in self.cells if cell.family.kind == kind)
@@ -153,6 +156,15 @@ def _training_inputs(context: PlanContext, coords: Coords) -> TrainingInputs:
                           sweep.noise, sweep.seed, dict(problem.parameters), tuple(fitted))
 
 
+def _traced(integrator: AbstractIntegrator) -> float:
+    """How much longer an integrator takes to trace and compile than a native one (diffrax's: several times)."""
+    return 4.0 if "diffrax" in integrator.implementation else 1.0
+
+
+def _steps(problem: AbstractProblem, policy: StepPolicy) -> float:
+    return (problem.ts[-1] - problem.t0) / policy.h if isinstance(policy, FixedStep) else 1000.0
+
+
 STABILITY = Family(
     kind="stability",
     axes=(Axis("integrator", _integrators),),
@@ -160,6 +172,7 @@ STABILITY = Family(
     inputs=lambda context, coords: context.config.stability,
     measure=lambda cell: measure_stability(cell["integrator"], cell.inputs, cell.key),
     doing=lambda cell: "R(z), R'(z) through one step (vmap over the z grid)",
+    estimate=lambda cell: 1.5 * _traced(cell["integrator"]),
 )
 GRADIENTS = Family(
     kind="gradients",
@@ -171,6 +184,7 @@ GRADIENTS = Family(
                                            cell.inputs.stiffness, cell.key),
     doing=lambda cell: (f"forward solve and gradient dy/dlog(theta) (vmap over {len(cell.inputs.stiffness)} "
                         "stiffness values)"),
+    estimate=lambda cell: 2.5 * _traced(cell["integrator"]) * (1 + isinstance(cell.inputs.policy, AdaptiveStep)),
 )
 COST = Family(
     kind="cost",
@@ -179,6 +193,7 @@ COST = Family(
     inputs=_cost_inputs,
     measure=lambda cell: measure_cost(cell["problem"], cell["solver"], cell.inputs, cell.key),
     doing=lambda cell: f"an adaptive solve, best of {cell.inputs.repeats}",
+    estimate=lambda cell: 3.0 * _traced(cell["solver"]) if isinstance(cell["solver"], AbstractIntegrator) else 1.0,
 )
 PRECISION = Family(
     kind="precision",
@@ -192,6 +207,7 @@ PRECISION = Family(
     doing=lambda cell: (f"{len(cell.inputs.rungs)} rungs of the {cell.inputs.ladder} ladder, forward and gradient "
                         f"({cell['differentiation'].label})"
                         + (", compiled once" if cell.inputs.ladder == "rtol" else ", compiled per rung")),
+    estimate=lambda cell: _traced(cell["integrator"]) * (4 + len(cell.inputs.rungs) * (cell.inputs.ladder != "rtol")),
 )
 TRAINING = Family(
     kind="training",
@@ -204,6 +220,8 @@ TRAINING = Family(
                                           cell["optimizer"], cell.inputs, cell.key),
     doing=lambda cell: (f"{cell.inputs.iterations} iterations of {cell['optimizer']}, each a solve and its gradient "
                         "(one compiled lax.scan)"),
+    estimate=lambda cell: _traced(cell["integrator"]) * (3 + 2e-5 * cell.inputs.iterations * _steps(
+        cell["problem"], cell.inputs.policy)),
 )
 FAMILIES: tuple[Family, ...] = (STABILITY, GRADIENTS, COST, PRECISION, TRAINING)
 
@@ -262,7 +280,7 @@ def make_plan(config: SweepConfig, registry: Registry, kinds: Iterable[str] | No
     context = PlanContext(effective, integrators, problems, stiffness, cost_problems, precision_problems,
                           training_problems)
     cells = [cell for family in FAMILIES if family.kind in kinds for cell in expand(family, context)]
-    return Plan(effective, tuple(cells))
+    return Plan(effective, tuple(cells), tuple(f.kind for f in FAMILIES if f.kind in kinds))
 
 
 def _thin(values: Sequence[float], levels: int | None) -> tuple[float, ...]:
