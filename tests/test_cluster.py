@@ -223,3 +223,12 @@ def test_a_scheduler_that_cannot_be_reached_is_a_usage_error(tmp_path, capsys):
     assert main(["run", "--config", str(TINY), "--out", str(tmp_path / "run"),
                  "--scheduler-file", str(tmp_path / "missing.json")]) == 2
     assert "--scheduler-file" in capsys.readouterr().err
+
+
+def test_a_scheduler_that_does_not_answer_is_named(tmp_path, monkeypatch, capsys):
+    import stiffbench.sweep.cluster
+
+    monkeypatch.setattr(stiffbench.sweep.cluster, "CONNECT_TIMEOUT_S", 2)
+    assert main(["run", "--config", str(TINY), "--out", str(tmp_path / "run"), "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    assert "cannot connect to tcp://127.0.0.1:9" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

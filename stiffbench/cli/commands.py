@@ -43,7 +43,7 @@ from ..sweep import (
     write_cell,
 )
 from ..sweep.execute import Executor, Serial
-from ..sweep.rundir import CONFIG_FILE, RunRecords, is_run, never_started
+from ..sweep.rundir import CONFIG_FILE, RunRecords, check_run, is_run, never_started
 from .parser import global_option
 from .progress import Progress
 
@@ -237,8 +237,9 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         print(f"{_count(plan)} would be written to {directory}", file=sys.stderr)
         return 0
     environment = Environment.current()
+    check_run(plan, directory, resume=bool(args.resume))  # before a cluster starts
     try:
-        with executor(args, plan, registry) as where, Progress() as progress:  # a cluster is checked first
+        with executor(args, plan, registry) as where, Progress() as progress:  # before anything is written
             start_run(plan, directory, registry, environment, resume=bool(args.resume))
             print(f"stiffbench run: {_count(plan)} into {directory}", file=sys.stderr, flush=True)
             run_cells(plan.cells, kept=lambda cell: read_cell(directory, cell),

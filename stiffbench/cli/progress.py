@@ -47,14 +47,17 @@ class Progress:
                          else f"{event.running} cells running, the last started: {label}")
                 self._bar.update(self._task, description=doing + left)
             return
-        head = f"[{event.index:>{len(str(event.total))}}/{event.total} {event.elapsed_s:6.1f} s{left}] {label}:"
         if event.kind == "kept":
-            line = f"{head} kept from the earlier run"
+            line = "kept from the earlier run"
         else:
             assert event.record is not None
             self.not_applicable += event.record.status == Status.NOT_APPLICABLE
             self.failed += event.record.status not in (Status.OK, Status.NOT_APPLICABLE)
-            line = f"{head} {summary(event.record)} ({event.cell_s:.1f} s)"
+            line = f"{summary(event.record)} ({event.cell_s:.1f} s)"
+        counts = (f", {event.running} running" if event.running else "") + (f", {self.failed} failed" if self.failed
+                                                                            else "")
+        line = (f"[{event.index:>{len(str(event.total))}}/{event.total} {event.elapsed_s:6.1f} s{counts}{left}] "
+                f"{label}: {line}")
         if self._bar is not None:
             self._bar.console.print(line, highlight=False, markup=False)
             self._bar.advance(self._task)

@@ -58,6 +58,20 @@ def is_run(directory: Path) -> bool:
 def start_run(plan: Plan, directory: Path, registry: Registry, environment: Environment, *, resume: bool) -> None:
     """Create the run directory (or check it, for ``--resume``) and write what describes the run. On resume, a
     description lost to an interrupted start is written again."""
+    resume = check_run(plan, directory, resume=resume)
+    if not resume:
+        write_text(directory / CONFIG_FILE, config_to_toml(plan.config))
+    if not resume or _unreadable(directory / ENVIRONMENT_FILE):
+        write_json(directory / ENVIRONMENT_FILE, to_json(environment))
+    if not resume or _unreadable(directory / CATALOG_FILE):
+        write_json(directory / CATALOG_FILE, catalog(registry, plan.config.integrators,
+                                                     _planned_problems(plan)).to_json())
+    write_json(directory / PLAN_FILE, {"schema": PLAN_SCHEMA, "cells": [
+        {"key": to_json(cell.key), "inputs": to_json(cell.inputs)} for cell in plan.cells]})
+
+
+def check_run(plan: Plan, directory: Path, *, resume: bool) -> bool:
+    """Refuse a directory that ``plan`` may not be written into (without writing anything); whether it resumes."""
     if resume and not is_run(directory) and never_started(directory):
         resume = False  # interrupted before its configuration was written: start it now
     if resume:
@@ -75,15 +89,7 @@ def start_run(plan: Plan, directory: Path, registry: Registry, environment: Envi
     elif not never_started(directory):
         raise UsageError(f"{str(directory)!r} exists and is not an empty directory or a stiffbench run: stiffbench "
                          "writes only into a new or empty directory; choose another --out")
-    else:
-        write_text(directory / CONFIG_FILE, config_to_toml(plan.config))
-    if not resume or _unreadable(directory / ENVIRONMENT_FILE):
-        write_json(directory / ENVIRONMENT_FILE, to_json(environment))
-    if not resume or _unreadable(directory / CATALOG_FILE):
-        write_json(directory / CATALOG_FILE, catalog(registry, plan.config.integrators,
-                                                     _planned_problems(plan)).to_json())
-    write_json(directory / PLAN_FILE, {"schema": PLAN_SCHEMA, "cells": [
-        {"key": to_json(cell.key), "inputs": to_json(cell.inputs)} for cell in plan.cells]})
+    return resume
 
 
 def never_started(directory: Path) -> bool:
