@@ -16,61 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
+from test_faults import FAULTY, cells  # integrators that raise or kill their process; records to compare
 
 from stiffbench.cli import commands, main
-from stiffbench.records import RECORD_TYPES, from_json, to_json
 from stiffbench.sweep.worker import differences
 
 BIN = Path(sys.executable).parent
 TINY = Path(__file__).with_name("tiny_sweep.toml")
-
-FAULTY = '''
-import dataclasses
-import os
-
-from stiffbench import AbstractIntegrator, hookimpl
-from stiffbench.plugins.runge_kutta import INTEGRATORS
-
-EULER = next(i for i in INTEGRATORS if i.name == "backward-euler")
-
-
-@dataclasses.dataclass(frozen=True)
-class Faulty(AbstractIntegrator):
-    """Backward Euler with an injected fault: it raises, or it kills the process that measures it."""
-
-    name: str
-    fault: str
-    family: str = EULER.family
-    order: int = 1
-    stages: int = 1
-    implementation: str = "backward Euler with an injected fault"
-    citation: str = "tests/test_cluster.py"
-    theory: object = EULER.theory
-
-    def solve(self, vector_field, t0, y0, ts, params, policy):
-        if self.fault == "raises":
-            raise RuntimeError("injected fault")
-        os._exit(3)
-
-
-@hookimpl
-def register_integrators(register):
-    register(Faulty(name="faulty-raises", fault="raises"))
-    register(Faulty(name="faulty-exits", fault="exits"))
-'''
-
-
-def cells(directory: Path) -> dict[str, dict]:
-    """Every cell file of a run: its record without what differs between two runs of it (timings, placement)."""
-    found = {}
-    for path in sorted((directory / "cells").rglob("*.json")):
-        kind = path.relative_to(directory / "cells").parts[0]
-        [record] = json.loads(path.read_text())["results"]
-        record = to_json(from_json(RECORD_TYPES[kind], record, str(path)))
-        record.pop("cost", None)
-        record.pop("placement")
-        found[str(path.relative_to(directory / "cells"))] = record
-    return found
 
 
 def placements(directory: Path) -> dict[str, dict]:
@@ -198,7 +150,8 @@ def test_separate_scheduler_and_workers_run_plugins_and_survive_a_raising_and_a_
 
     found = cells(out)
     assert {path: record for path, record in found.items() if "faulty" not in path} == cells(serial)
-    for kind, path in (("stability", "stability/{}.json"), ("gradients", "gradients/linear/{}/fixed-h0.1.json")):
+    for kind, path in (("stability", "cells/stability/{}.json"),
+                       ("gradients", "cells/gradients/linear/{}/fixed-h0.1.json")):
         raised, killed = found[path.format("faulty-raises")], found[path.format("faulty-exits")]
         assert (raised["status"], raised["message"]) == ("error", "RuntimeError: injected fault"), kind
         assert killed["status"] == "error" and "the worker died while measuring this cell" in killed["message"]
@@ -232,3 +185,14 @@ def test_a_scheduler_that_does_not_answer_is_named(tmp_path, monkeypatch, capsys
     assert main(["run", "--config", str(TINY), "--out", str(tmp_path / "run"), "--scheduler", "tcp://127.0.0.1:9"]) == 2
     assert "cannot connect to tcp://127.0.0.1:9" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_the_serial_path_does_not_import_dask(tmp_path):
+    script = ("import sys; from stiffbench.cli import main; "
+              f"code = main(['stability', '--integrator', 'backward-euler', '--points', '4', '--out', "
+              f"{str(tmp_path / 's.json')!r}]); "
+              "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.stdout.split("\n")[-2] == "0 []", done.stdout + done.stderr
+    [record] = json.loads((tmp_path / "s.json").read_text())["results"]
+    assert record["placement"]["worker"] == "in-process" and record["placement"]["concurrency"] == 1

@@ -24,6 +24,7 @@ STIFFBENCH = str(Path(sys.executable).with_name("stiffbench"))
 
 FAULTY = '''
 import dataclasses
+import os
 
 import jax.numpy as jnp
 
@@ -47,6 +48,8 @@ class Faulty(AbstractIntegrator):
     theory: object = EULER.theory
 
     def solve(self, vector_field, t0, y0, ts, params, policy):
+        if self.fault == "exits":  # kills the process that measures it: for a Dask worker (tests/test_cluster.py)
+            os._exit(3)
         sol = EULER.solve(vector_field, t0, y0, ts, params, policy)
         if self.fault == "raises":
             raise RuntimeError("injected fault")
@@ -57,7 +60,7 @@ class Faulty(AbstractIntegrator):
 
 @hookimpl
 def register_integrators(register):
-    for fault in ("raises", "nan", "shape"):
+    for fault in ("raises", "nan", "shape", "exits"):
         register(Faulty(name=f"faulty-{fault}", fault=fault))
 '''
 
@@ -103,13 +106,14 @@ def interrupted(command: list[str], signum: int, after: float) -> subprocess.Com
 
 
 def cells(directory: Path) -> dict[str, dict]:
-    """Every cell file of a run, its record without what differs between two runs of it (timings, environment)."""
+    """Every cell file of a run, its record without what differs between two runs of it (timings, where it ran)."""
     found = {}
     for path in sorted((directory / "cells").rglob("*.json")):
         kind = path.relative_to(directory / "cells").parts[0]
         [record] = json.loads(path.read_text())["results"]
         record = to_json(from_json(RECORD_TYPES[kind], record, str(path)))  # a valid record of this schema
         record.pop("cost", None)
+        record.pop("placement")
         found[str(path.relative_to(directory))] = record
     return found
 

@@ -102,6 +102,8 @@ def test_record_is_strict_json_and_failed_cells_are_kept(registry):
     results = tuple(measure_cell(cell) for cell in cells)
     decoded = json.loads(dumps(RecordSet(StabilityResult, Environment.current(), results).to_json()))
     assert decoded["schema"] == "stiffbench.stability/2" == StabilityResult.SCHEMA
+    placement = decoded["results"][0].pop("placement")
+    assert (placement["worker"], placement["concurrency"]) == ("in-process", 1)
     assert decoded["results"][0] == {
         "key": {"kind": "stability", "coords": {"integrator": "exploding"}},
         "inputs": {"points": 4, "z_min": 1e-2, "z_max": 1e2, "angles": [], "tail": 1.0},
@@ -109,6 +111,7 @@ def test_record_is_strict_json_and_failed_cells_are_kept(registry):
         "points": None, "summary": None, "cost": None,
     }
     assert decoded["results"][1]["status"] == "ok" and len(decoded["results"][1]["points"]["z"]) == 4
+    decoded["results"][0]["placement"] = placement
     assert RecordSet.from_json(StabilityResult, decoded).results == results  # and reads back as it was
 
 
