@@ -19,5 +19,10 @@ class UnknownNameError(UsageError, KeyError):
         return str(self.args[0])
 
 
+class ClusterError(UsageError):
+    """A Dask cluster that cannot run the sweep: unreachable, mixed versions, or a task lost for a reason that is
+    not its cell's (the finished cells are kept; ``--resume`` measures the rest)."""
+
+
 class RegistrationError(ValueError):
     """A ``register`` call was refused (wrong type, an attribute of the wrong type, a bad or duplicate name)."""

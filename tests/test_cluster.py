@@ -8,6 +8,7 @@ timings and where each cell ran differ. The faults: a cell that raises, a cell t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -156,7 +157,9 @@ def test_separate_scheduler_and_workers_run_plugins_and_survive_a_raising_and_a_
         assert (raised["status"], raised["message"]) == ("error", "RuntimeError: injected fault"), kind
         assert killed["status"] == "error" and "the worker died while measuring this cell" in killed["message"]
         assert "not retried" in killed["message"], kind
-    assert {p["concurrency"] for p in placements(out).values()} == {2}
+    # a cell submitted while a killed worker was being replaced ran with one worker beside it less
+    concurrency = {p["concurrency"] for p in placements(out).values()}
+    assert 2 in concurrency and concurrency <= {1, 2}
 
 
 def test_a_worker_that_differs_from_the_client_is_refused_by_name(cluster, tmp_path, capsys):
@@ -196,3 +199,33 @@ def test_the_serial_path_does_not_import_dask(tmp_path):
     assert done.stdout.split("\n")[-2] == "0 []", done.stdout + done.stderr
     [record] = json.loads((tmp_path / "s.json").read_text())["results"]
     assert record["placement"]["worker"] == "in-process" and record["placement"]["concurrency"] == 1
+
+
+class Future:
+    """What the executor reads of a Dask future: its result, or the exception it raises."""
+
+    def __init__(self, outcome):
+        self.outcome = outcome
+
+    def result(self):
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
+
+
+def test_a_killed_worker_is_the_cells_failure_and_a_lost_task_stops_the_run(registry):
+    from distributed import KilledWorker
+
+    from stiffbench.errors import ClusterError
+    from stiffbench.sweep import make_plan, parse_config
+    from stiffbench.sweep.cluster import DaskExecutor
+
+    [cell, *_] = make_plan(parse_config(TINY.read_text()), registry).cells
+    executor = DaskExecutor.__new__(DaskExecutor)  # no client: _record reads only the future
+    executor.concurrency = 2
+    killed = KilledWorker(cell.key.label, type("Worker", (), {"address": "tcp://10.0.0.7:4000"})(), 0)
+    record, _ = executor._record(Future(killed), cell, 1.5)
+    assert record.status.label == "error" and "the worker died while measuring this cell" in record.message
+    assert (record.placement.host, record.placement.worker) == ("10.0.0.7", "tcp://10.0.0.7:4000")
+    with pytest.raises(ClusterError, match="was not measured: CancelledError"):
+        executor._record(Future(asyncio.CancelledError("lost")), cell, 1.5)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .._registry import Registry
 from ..contracts import Differentiation
-from ..errors import UsageError
+from ..errors import ClusterError, UsageError
 from ..measure import catalog
 from ..records import RECORD_TYPES, Environment, Record, RecordSet, dumps, to_json, write_text
 from ..report import terminal
@@ -249,6 +249,12 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         finish_run(records)
         written = _write_report(records)
         _summary(records, directory, written)
+    except ClusterError as exc:
+        print(f"stiffbench: error: {exc}", file=sys.stderr)
+        if is_run(directory):
+            print(f"every finished cell is in {directory}/cells; `stiffbench run --resume {directory}` measures the "
+                  "rest (on a cluster that works, or in this process without --scheduler)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # also during the summary: the run may be complete, and resume then says so
         print(f"\ninterrupted: every finished cell is in {directory}/cells; "
               f"`stiffbench run --resume {directory}` measures the rest and writes the report", file=sys.stderr)

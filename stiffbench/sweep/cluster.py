@@ -23,6 +23,7 @@ How a crash stays one cell's failure:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -35,7 +36,7 @@ from urllib.parse import urlparse
 
 from .._registry import Registry
 from ..contracts import Status
-from ..errors import UsageError
+from ..errors import ClusterError
 from ..records import Placement, Record, to_json
 from .axes import Cell
 from .config import config_to_toml
@@ -61,8 +62,8 @@ class DaskExecutor:
 
     def __init__(self, client: Any, sweep: Sweep) -> None:
         self.client = client
+        self.sweep = sweep
         self.concurrency = self._workers()
-        self.sweep = dataclasses.replace(sweep, concurrency=self.concurrency)
 
     def _workers(self) -> int:
         return max(1, len(self.client.nthreads()))
@@ -77,12 +78,10 @@ class DaskExecutor:
         finished = as_completed(loop=self.client.loop)
 
         def submit_more() -> None:
-            while len(submitted) < self._workers():
-                cell = next(waiting, None)
-                if cell is None:
-                    return
+            self.concurrency = self._workers()  # workers may have joined or left
+            while len(submitted) < self.concurrency and (cell := next(waiting, None)) is not None:
                 future = self.client.submit(measure, self.sweep, to_json(cell.key), to_json(cell.inputs),
-                                            key=f"stiffbench-cell-{uuid.uuid4().hex}",
+                                            self.concurrency, key=f"stiffbench-cell-{uuid.uuid4().hex}",
                                             pure=False, retries=0)
                 submitted[future] = (cell, time.perf_counter())
                 finished.add(future)
@@ -113,8 +112,8 @@ class DaskExecutor:
                 f"Dask: KilledWorker on {address}"))
             placement = Placement(urlparse(address).hostname or "?", address, None, self.concurrency)
             return dataclasses.replace(record, placement=placement), elapsed  # type: ignore[type-var]
-        except Exception as exc:  # noqa: BLE001 -- a failed cell is recorded with its reason and the run goes on
-            return cell.family.failed(cell, Status.ERROR, f"{type(exc).__name__}: {exc}"), elapsed
+        except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 -- not the cell's failure: the run stops
+            raise ClusterError(f"{cell.key.label} was not measured: {type(exc).__name__}: {exc}") from None
 
 
 @contextlib.contextmanager
@@ -127,7 +126,7 @@ def dask_executor(plan: Plan, registry: Registry, *, workers: int | None = None,
     import distributed
 
     plugin_files = read_plugin_files(plugin_dirs)
-    sweep = Sweep(config_to_toml(plan.config), plan.kinds, plugin_files, blocked, identity(registry, plugin_files), 1)
+    sweep = Sweep(config_to_toml(plan.config), plan.kinds, plugin_files, blocked, identity(registry, plugin_files))
     with contextlib.ExitStack() as stack:
         stack.enter_context(dask.config.set(SCHEDULER_SETTINGS))
         if scheduler or scheduler_file:
@@ -136,8 +135,13 @@ def dask_executor(plan: Plan, registry: Registry, *, workers: int | None = None,
                 client = stack.enter_context(distributed.Client(scheduler, scheduler_file=scheduler_file,
                                                                 timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False))
             except (OSError, TimeoutError, ValueError) as exc:
-                raise UsageError(f"cannot connect to {where}: {type(exc).__name__}: {exc}") from None
-            client.run_on_scheduler(_no_retries)
+                raise ClusterError(f"cannot connect to {where}: {type(exc).__name__}: {exc}") from None
+            try:
+                client.run_on_scheduler(_no_retries)
+            except Exception as exc:  # noqa: BLE001 -- a scheduler that runs no client code
+                raise ClusterError(f"cannot set allowed-failures = 0 on {where} ({type(exc).__name__}: {exc}); start "
+                                   "the scheduler with DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0, or a cell "
+                                   "that kills its worker would be run again silently") from None
         else:
             cluster = stack.enter_context(distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, preload=[WORKER_MODULE],
@@ -147,7 +151,7 @@ def dask_executor(plan: Plan, registry: Registry, *, workers: int | None = None,
         try:
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
         except TimeoutError:
-            raise UsageError(f"no Dask worker connected to {where} within {CONNECT_TIMEOUT_S} s; start workers with "
+            raise ClusterError(f"no Dask worker connected to {where} within {CONNECT_TIMEOUT_S} s; start workers with "
                              f"`dask worker ADDRESS --nthreads 1 --preload {WORKER_MODULE}`") from None
         check_workers(client, sweep)
         yield DaskExecutor(client, sweep)
@@ -158,13 +162,13 @@ def check_workers(client: Any, sweep: Sweep) -> None:
     try:
         found = client.run(_worker_identity, sweep.plugin_files, sweep.blocked)
     except Exception as exc:  # noqa: BLE001 -- a worker that cannot even load stiffbench is a mixed cluster too
-        raise UsageError(f"a Dask worker could not load stiffbench and the client's plugins: {type(exc).__name__}: "
+        raise ClusterError(f"a Dask worker could not load stiffbench and the client's plugins: {type(exc).__name__}: "
                          f"{exc}") from None
     mixed = {address: differences(sweep.identity, theirs) for address, theirs in found.items()}
     mixed = {address: d for address, d in mixed.items() if d}
     if mixed:
         lines = [f"{address}: {'; '.join(d)}" for address, d in sorted(mixed.items())]
-        raise UsageError("refusing a mixed cluster: these workers differ from this client (install the same versions "
+        raise ClusterError("refusing a mixed cluster: these workers differ from this client (install the same versions "
                          "everywhere):\n  " + "\n  ".join(lines))
 
 
