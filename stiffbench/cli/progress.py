@@ -41,11 +41,11 @@ class Progress:
         if self._bar is not None and self._task is None:
             self._task = self._bar.add_task("", total=event.total)
         left = f", ~{_duration(event.remaining_s)} left" if event.remaining_s is not None else ""
+        if self._bar is not None and (event.kind == "start" or event.running > 1):
+            doing = (f"{label}: {event.cell.family.doing(event.cell)}" if event.running <= 1
+                     else f"{event.running} cells running")
+            self._bar.update(self._task, description=doing + left)
         if event.kind == "start":
-            if self._bar is not None:
-                doing = (f"{label}: {event.cell.family.doing(event.cell)}" if event.running <= 1
-                         else f"{event.running} cells running, the last started: {label}")
-                self._bar.update(self._task, description=doing + left)
             return
         if event.kind == "kept":
             line = "kept from the earlier run"
