@@ -43,6 +43,7 @@ from ..sweep import (
     write_cell,
 )
 from ..sweep.execute import Executor, Serial
+from ..sweep.plan import describe
 from ..sweep.rundir import CONFIG_FILE, RunRecords, check_run, is_run, never_started
 from .parser import global_option
 from .progress import Progress
@@ -234,14 +235,14 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     plan = make_plan(requested or DEFAULT, registry)
     if args.dry_run:
         sys.stdout.write(config_to_toml(plan.config))
-        print(f"{_count(plan)} would be written to {directory}", file=sys.stderr)
+        print(f"{describe(plan)} would be written to {directory}", file=sys.stderr)
         return 0
     environment = Environment.current()
     check_run(plan, directory, resume=bool(args.resume))  # before a cluster starts
     try:
         with executor(args, plan, registry) as where, Progress() as progress:  # before anything is written
             start_run(plan, directory, registry, environment, resume=bool(args.resume))
-            print(f"stiffbench run: {_count(plan)} into {directory}", file=sys.stderr, flush=True)
+            print(f"stiffbench run: {describe(plan)} into {directory}", file=sys.stderr, flush=True)
             run_cells(plan.cells, kept=lambda cell: read_cell(directory, cell),
                       done=lambda record: write_cell(directory, record, environment), progress=progress,
                       executor=where)
@@ -277,13 +278,6 @@ def _summary(records: RunRecords, directory: Path, written: str) -> None:
         print()
         terminal.training_table(records.records["training"])  # type: ignore[arg-type]
     print(f"\nwrote {directory}/: {', '.join(f'{kind}.json' for kind in records.records)}, {written}")
-
-
-def _count(plan: Plan) -> str:
-    counts: dict[str, int] = {}
-    for cell in plan.cells:
-        counts[cell.family.kind] = counts.get(cell.family.kind, 0) + 1
-    return ", ".join(f"{n} {kind}" for kind, n in counts.items()) + " cells"
 
 
 def _requested_config(args: argparse.Namespace, registry: Registry) -> SweepConfig | None:

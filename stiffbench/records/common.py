@@ -110,16 +110,10 @@ class Environment:
 
         from .. import runtime
 
-        versions: dict[str, str | None] = {}
-        for package in PACKAGES:
-            try:
-                versions[package] = importlib.metadata.version(package)
-            except importlib.metadata.PackageNotFoundError:
-                versions[package] = None
         return cls(
             created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             python=platform.python_version(),
-            packages=versions,
+            packages=package_versions(),
             git_commit=_git_commit(),
             machine=Machine(host=socket.gethostname(), platform=platform.platform(), processor=platform.machine(),
                             cpus=os.cpu_count(), cpu_affinity=_affinity(), jax_backend=jax.default_backend(),
@@ -242,6 +236,17 @@ def matrix(a: Any) -> tuple[tuple[float, ...], ...] | None:
     if a.ndim != 2 or not np.all(np.isfinite(a)):
         return None
     return tuple(tuple(float(x) for x in row) for row in a)
+
+
+def package_versions() -> dict[str, str | None]:
+    """The installed version of each of :data:`PACKAGES` (None if it is not installed)."""
+    versions: dict[str, str | None] = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
 
 
 def _affinity() -> tuple[int, ...] | None:

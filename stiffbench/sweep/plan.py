@@ -297,6 +297,6 @@ def describe(plan: Plan) -> str:
     counts: dict[str, int] = {}
     for cell in plan.cells:
         counts[cell.family.kind] = counts.get(cell.family.kind, 0) + 1
-    return ", ".join(f"{n} {kind} cells" for kind, n in counts.items()) or "no cells"
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items()) + " cells" if counts else "no cells"
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import importlib.metadata
 import os
 import platform
 import tempfile
@@ -36,7 +35,7 @@ from .. import runtime
 from .._registry import Registry, load_registry
 from ..errors import ClusterError
 from ..records import CellKey, Placement, to_json, write_text
-from ..records.common import PACKAGES
+from ..records.common import package_versions
 from .config import parse_config
 from .execute import measure_cell
 from .plan import Plan, make_plan
@@ -71,12 +70,7 @@ def identity(registry: Registry, plugin_files: tuple[tuple[int, str, bytes], ...
     """What must be the same on the client and on every worker for their records to be the same: Python, the
     recorded packages' versions, stiffbench's source, the installed plugins and what they register, and the
     runtime settings that change compiled programs."""
-    packages = {}
-    for package in PACKAGES:
-        try:
-            packages[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            packages[package] = "not installed"
+    packages = {package: version or "not installed" for package, version in package_versions().items()}
     digest = hashlib.sha256(b"".join(name.encode() + data for _, name, data in plugin_files)).hexdigest()[:16]
     return {
         "python": platform.python_version(),
