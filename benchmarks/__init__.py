@@ -19,8 +19,8 @@ if hasattr(os, "sched_setaffinity"):
 import stiffbench
 
 # The process's numerical runtime, as the CLI sets it up (stiffbench/runtime.py): float64, equinox's error mode
-# EQX_ON_ERROR=nan (set by importing stiffbench, before equinox is imported: with it JAX's persistent compilation
-# cache stores diffrax solves, which otherwise carry host callbacks) and that cache under
-# stiffbench.runtime.cache_dir(). Here, in the package that asv imports before any benchmark module; the
-# compile-time benchmarks turn the cache off in their setup (configure(compilation_cache=False)).
+# EQX_ON_ERROR=nan (set by importing stiffbench, before equinox is imported: with it the caches store diffrax
+# solves, which otherwise carry host callbacks), the exported-program cache and JAX's persistent compilation cache
+# under stiffbench.runtime.cache_dir(). Here, in the package that asv imports before any benchmark module; the
+# compile-time benchmarks turn both caches off in their setup (configure(caches=False)).
 stiffbench.configure()

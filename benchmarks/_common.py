@@ -10,10 +10,11 @@ asv.conf.json; with ``spawn`` each process imports them itself, about 1.3 s more
 before *every* timed call. So:
 
 - compiling happens in ``setup`` but once per process (:func:`memo`); later ``setup`` calls find it;
-- JAX's persistent compilation cache (``stiffbench.configure()``, as the CLI sets it up; ``benchmarks/__init__.py``
-  calls it on import and every ``setup`` again) makes the compile in the next process a cache load (tracing
-  remains: 0.3–5 s per cell); it stores diffrax solves only without host callbacks, hence ``EQX_ON_ERROR=nan``,
-  which importing stiffbench sets before equinox is imported;
+- the caches the CLI uses (``stiffbench.configure()``; ``benchmarks/__init__.py`` calls it on import and every
+  ``setup`` again) make the compile in the next process a load: the exported-program cache skips the tracing,
+  JAX's persistent compilation cache XLA's compile (both store diffrax solves only without host callbacks, hence
+  ``EQX_ON_ERROR=nan``, which importing stiffbench sets before equinox is imported). The compile-time benchmarks
+  turn both off (``configure(caches=False)``) and measure what a first run pays;
 - timed bodies only call a compiled :class:`~stiffbench.measure.kernels.Program`, which blocks until the result
   exists.
 """

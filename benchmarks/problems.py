@@ -61,8 +61,8 @@ class GradientPeakMemory:
     """Peak resident memory of the process that compiles and computes one gradient (asv's ``peakmem_``: the
     whole process; it compiles the cell's forward solve too, as ``kernels.gradient_programs`` compiles both).
     The interpreter, JAX, the plugins and XLA's compile (a few hundred MB) dominate it; the
-    gradient's own memory is ``Gradient.track_gradient_memory``. The persistent compilation cache is off
-    here, so that every run compiles and the number does not depend on the state of the cache (a cache
+    gradient's own memory is ``Gradient.track_gradient_memory``. The caches of compiled programs are off
+    here, so that every run traces and compiles and the number does not depend on the state of the cache (a cache
     load takes about 100 MB less than a compile)."""
 
     params = Solve.params
@@ -71,7 +71,7 @@ class GradientPeakMemory:
     rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, problem, integrator):
-        stiffbench.configure(compilation_cache=False)
+        stiffbench.configure(caches=False)
         self.gradient = c.case(integrator, problem, POLICY).gradient
 
     def peakmem_gradient(self, problem, integrator):

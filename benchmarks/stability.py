@@ -87,8 +87,8 @@ class StabilityDecay:
 
 class StabilityCompile:
     """Seconds to trace, lower and compile the stability sweep (the ``compile s`` column of
-    ``stiffbench run``, ``Program.compile_s`` of ``kernels.stability_program``), with JAX's persistent compilation
-    cache off: what a user's first run pays."""
+    ``stiffbench run``, ``Program.compile_s`` of ``kernels.stability_program``), with the exported-program cache
+    and JAX's persistent compilation cache off: what a user's first run pays."""
 
     params = (c.INTEGRATORS,)
     param_names = ("integrator",)
@@ -96,7 +96,7 @@ class StabilityCompile:
     rounds = 1  # a deterministic number: one process is enough
 
     def setup(self, integrator):
-        stiffbench.configure(compilation_cache=False)
+        stiffbench.configure(caches=False)
         self.seconds = c.memo(("sweep-compile", integrator),
                               lambda: c.stability_sweep(c.integrator(integrator)).compile_s)
 

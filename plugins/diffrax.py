@@ -8,7 +8,9 @@ diffrax's default root finder is a chord iteration (``VeryChord``); Kvaerno5 is 
 problems: on robertson-40 (``stiffbench run --config configs/work-precision.toml``) the chord iteration takes
 380–600 steps, half of them rejected, at every rtol from 1e-3 to 1e-10 (434 steps, 279 rejected at 1e-8), and
 Newton 12 to 439 steps as the tolerance asks (98, 4 rejected at 1e-8). One variant, not one per solver: every
-integrator adds cells to the default sweep.
+integrator adds cells to the default sweep. ``optimistix.Newton`` stops on a Cauchy test that asks the residual to
+be below ``atol`` in absolute terms; the stage residual's rounding grows like ``ε|z|²``, so from ``|z| ~ 10³`` on
+it reports a failed solve at an exact iterate (docs/theory.md §6, "The default sweep").
 """
 
 from __future__ import annotations

@@ -13,14 +13,17 @@ of the library needs them; :func:`configure` adds the caches.
 - **XLA flags**: left as the user set them (``XLA_FLAGS``) and recorded in every record's environment; they are
   part of the compilation cache's key, so every process of one sweep must share them.
 - **Caches**: everything stiffbench keeps between runs lives under :func:`cache_dir` (``STIFFBENCH_CACHE_DIR``,
-  default ``~/.cache/stiffbench``): JAX's persistent compilation cache (``jax/``) and reference sensitivities
-  (``references/``). Deleting it loses nothing but time. A corrupt entry is a miss that is written again: JAX
-  itself would keep an unreadable entry forever (:func:`_rewrite_unreadable_compilation_cache_entries`).
+  default ``~/.cache/stiffbench``): JAX's persistent compilation cache (``jax/``), the exported programs
+  (``exported/``, :mod:`stiffbench.measure.exported`) and reference sensitivities (``references/``). Deleting it
+  loses nothing but time. ``configure(caches=False)`` (``--no-cache``) bypasses the first two. A corrupt entry is a
+  miss that is written again: JAX itself would keep an unreadable entry forever
+  (:func:`_rewrite_unreadable_compilation_cache_entries`).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -31,6 +34,7 @@ ERROR_MODE = "nan"
 COMPILE_TIME_THRESHOLD_S = 0.1
 """Compilations shorter than this are not written to the persistent cache (JAX's own default is 1 s, which
 would skip most of stiffbench's small programs)."""
+_caches = False
 
 
 def enable_float64() -> None:
@@ -53,21 +57,55 @@ def cache_dir() -> Path:
     return Path(os.environ.get("STIFFBENCH_CACHE_DIR") or Path.home() / ".cache" / "stiffbench")
 
 
-def configure(*, compilation_cache: bool = True) -> None:
-    """Set up float64, equinox's error mode and JAX's persistent compilation cache; idempotent.
+def configure(*, caches: bool | None = None) -> None:
+    """Set up float64, equinox's error mode, JAX's persistent compilation cache and the exported-program cache;
+    idempotent.
 
-    :param compilation_cache: use the persistent cache under :func:`cache_dir` (``False`` turns it off: for
-        measuring what a first, uncached compile costs).
+    :param caches: use both caches under :func:`cache_dir` (``False`` turns them off: for measuring what a first,
+        uncached compile costs; default: on unless the environment sets ``STIFFBENCH_NO_CACHE``, as ``--no-cache``
+        does for the process and the local workers it starts).
     """
+    global _caches
     set_error_mode()
     enable_float64()
-    if compilation_cache:
+    _caches = caches if caches is not None else not os.environ.get("STIFFBENCH_NO_CACHE")
+    if _caches:
         jax.config.update("jax_enable_compilation_cache", True)
         jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jax"))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", COMPILE_TIME_THRESHOLD_S)
         _rewrite_unreadable_compilation_cache_entries()
     else:
         jax.config.update("jax_enable_compilation_cache", False)
+
+
+def caches_enabled() -> bool:
+    """Whether :func:`configure` turned the caches on (off until it is called)."""
+    return _caches
+
+
+CACHES = {
+    "jax": "compiled programs (JAX's persistent compilation cache)",
+    "exported": "exported programs (traced once, loaded by later runs)",
+    "references": "reference solutions and sensitivities (SciPy)",
+}
+"""The caches under :func:`cache_dir`, by subdirectory."""
+COMPILED = ("jax", "exported")
+"""The caches of compiled programs: what ``--no-cache`` bypasses and ``stiffbench cache --clear`` deletes."""
+
+
+def cache_usage() -> dict[str, tuple[int, int]]:
+    """Files and bytes in each of :data:`CACHES`."""
+    usage = {}
+    for name in CACHES:
+        sizes = [p.stat().st_size for p in (cache_dir() / name).rglob("*") if p.is_file()]
+        usage[name] = (len(sizes), sum(sizes))
+    return usage
+
+
+def clear_compiled() -> None:
+    """Delete the caches of compiled programs (:data:`COMPILED`); the references stay."""
+    for name in COMPILED:
+        shutil.rmtree(cache_dir() / name, ignore_errors=True)
 
 
 def _rewrite_unreadable_compilation_cache_entries() -> None:

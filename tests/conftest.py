@@ -22,6 +22,12 @@ def registry() -> stiffbench.Registry:
 
 
 @pytest.fixture
+def traced(monkeypatch):
+    """No exported program is loaded or stored: every program is traced (JAX's compilation cache stays on)."""
+    monkeypatch.setattr(stiffbench.runtime, "_caches", False)
+
+
+@pytest.fixture
 def plugin_dir(tmp_path):
     """``write(name, source)`` puts a plugin file into a fresh directory, which the fixture returns."""
 

@@ -106,7 +106,7 @@ def test_a_corrupt_compilation_cache_entry_is_a_miss_and_is_rewritten(tmp_path):
     assert third.stdout == first.stdout and "persistent compilation cache" not in third.stderr
 
 
-def test_a_gradient_cell_traces_the_solve_once_per_program(registry, monkeypatch):
+def test_a_gradient_cell_traces_the_solve_once_per_program(registry, monkeypatch, traced):
     """Forward program one trace, gradient program one trace: the gradient's primal gives the states (the old
     gradient traced the solve twice, so its time included an extra forward solve)."""
     integrator = registry.integrators["backward-euler"]
@@ -126,9 +126,9 @@ def test_each_program_of_a_gradient_cell_is_compiled_once_whatever_the_stiffness
     compiled = []
     compile_program = kernels.compile_program
 
-    def counting(fn, *args):
+    def counting(fn, *args, **kwargs):
         compiled.append(args[0].shape[0])
-        return compile_program(fn, *args)
+        return compile_program(fn, *args, **kwargs)
 
     monkeypatch.setattr(kernels, "compile_program", counting)
     result = measure_gradients(registry.integrators["radau-iia-3"], registry.problems["robertson-40"],

@@ -161,11 +161,35 @@ def test_cells_are_points_in_named_axes(registry):
         "fixed-h0.1", "adaptive-rtol1e-06-atol1e-12"] * 2
 
 
+def test_the_default_sweep_takes_robertson_with_adaptive_steps_and_a_problem_may_have_policies_of_its_own(registry):
+    plan = make_plan(sweep.DEFAULT, registry)
+    policies = {(c["problem"].name, c.key["policy"]) for c in plan.of("gradients")}
+    assert policies == {("linear-2mode", "fixed-h0.01"), ("robertson-40", "adaptive-rtol1e-06-atol1e-12")}
+    assert len(plan.of("gradients")) == 2 * len(registry.integrators)
+    # a problem the run does not measure keeps no policy in the effective configuration (its config.toml)
+    only_linear = make_plan(dataclasses.replace(sweep.DEFAULT, problems=("linear",)), registry)
+    assert only_linear.config.gradients.policies == {}
+    assert parse_config(sweep.config_to_toml(only_linear.config)) == only_linear.config
+    text = "problems = ['linear', 'robertson-40']\n[gradients]\nsteps = []\n[gradients.policies.robertson-40]\n"
+    with pytest.raises(ConfigError, match="no step policy for the gradient cells"):
+        make_plan(parse_config(text + "rtol = [1e-6]"), registry)  # linear has none
+    mixed = make_plan(parse_config(text.replace("steps = []", "steps = [10]") + "steps = [1000]\nrtol = [1e-5]"),
+                      registry)
+    assert {c.key["policy"] for c in mixed.of("gradients") if c["problem"].name == "robertson-40"} == {
+        "fixed-h0.04", "adaptive-rtol1e-05-atol1e-11"}
+    with pytest.raises(stiffbench.UnknownNameError, match="did you mean 'robertson-40'"):
+        make_plan(parse_config("[gradients.policies.robertson-4]\nrtol = [1e-6]"), registry)
+    with pytest.raises(ConfigError, match=r"gradients\.policies\.linear sets no step policy"):
+        parse_config("[gradients.policies.linear]\nrtol = []")
+    with pytest.raises(ConfigError, match=r"unknown key .gradients\.policies\.linear\.rtoll."):
+        parse_config("[gradients.policies.linear]\nrtoll = [1e-6]")
+
+
 def test_quick_is_small_and_survives_a_disabled_plugin(registry):
     plan = make_plan(sweep.quick_config(registry), registry)
     stability = [cell["integrator"] for cell in plan.of("stability")]
-    assert len(stability) == 7 and {c["problem"].name for c in plan.of("gradients")} == {"linear"}
-    assert plan.config.gradients.stiffness["linear"] == (1.0, 100.0, 1000.0, 1e4, 1e6)
+    assert len(stability) == 7 and {c["problem"].name for c in plan.of("gradients")} == {"linear-2mode"}
+    assert plan.config.gradients.stiffness["linear-2mode"] == (1.0, 100.0, 1000.0, 1e4, 1e6)
     assert {i.family for i in stability} >= {"Runge–Kutta", "Rosenbrock", "multistep", "explicit"}
     without_diffrax = stiffbench.load_registry(blocked=["diffrax"])
     assert [c.key["integrator"] for c in make_plan(sweep.quick_config(without_diffrax), without_diffrax)
@@ -212,8 +236,10 @@ def test_run_writes_cells_combined_records_config_report_and_figures(made_run):
     assert all(set(c["cost"]) == {"compile_forward_s", "compile_gradient_s", "forward_s", "gradient_s"}
                for c in gradients["results"])  # stored once per cell, not per stiffness value
     # the effective configuration reproduces the plan exactly
-    config = sweep.read_config(made_run / "config.toml")
-    assert config == dataclasses.replace(parse_config(CONFIG), problems=("linear",))
+    config, parsed = sweep.read_config(made_run / "config.toml"), parse_config(CONFIG)
+    # the default's policy for robertson-40, a problem this run does not measure, is left out
+    assert config == dataclasses.replace(parsed, problems=("linear",),
+                                         gradients=dataclasses.replace(parsed.gradients, policies={}))
     assert json.loads((made_run / "environment.json").read_text()) == stability["environment"]
     catalog = json.loads((made_run / "catalog.json").read_text())
     assert catalog["schema"] == "stiffbench.catalog/2"

@@ -1,5 +1,5 @@
-"""The ``stiffbench`` command line: plugins, list, stability, gradients, cost, and the main job: run, report,
-compare. Exit status 0 on success, 1 on an internal error, 2 on bad usage, 130 when interrupted."""
+"""The ``stiffbench`` command line: plugins, list, stability, gradients, cost, fit, and the main job: run, report,
+compare; cache. Exit status 0 on success, 1 on an internal error, 2 on bad usage, 130 when interrupted."""
 
 from __future__ import annotations
 
@@ -20,16 +20,18 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Any], int]] = {
     "plugins": commands.plugins, "list": commands.list_, "stability": commands.stability,
     "gradients": commands.gradients, "cost": commands.cost, "fit": commands.fit, "run": commands.run,
     "report": commands.report,
-    "compare": commands.compare,
+    "compare": commands.compare, "cache": commands.cache,
 }
-NO_REGISTRY = ("report", "compare")
+NO_REGISTRY = ("report", "compare", "cache")
 """Commands that read records only and load no plugin."""
 
 
 def main(argv: list[str] | None = None) -> int:
-    runtime.configure()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "no_cache", False):
+        os.environ["STIFFBENCH_NO_CACHE"] = "1"  # for this process and the local workers it starts
+    runtime.configure()
     if args.command is None:
         parser.error("a command is required (see `stiffbench --help`)")
     debug = args.debug or bool(os.environ.get("STIFFBENCH_DEBUG"))

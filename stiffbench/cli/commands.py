@@ -18,11 +18,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .. import runtime
 from .._registry import Registry
 from ..contracts import Differentiation
 from ..errors import ClusterError, UsageError
 from ..measure import catalog
 from ..records import RECORD_TYPES, Environment, Record, RecordSet, dumps, to_json, write_text
+from ..records.common import usable_cpus
 from ..report import terminal
 from ..sweep import (
     DEFAULT,
@@ -83,8 +85,9 @@ def gradients(args: argparse.Namespace, registry: Registry) -> int:
     if args.atol is not None and not args.rtol:
         raise UsageError("--atol applies to adaptive steps only: give --rtol too")
     problems = registry.problems.select(args.problem or None)
-    sweep = GradientSweep(steps=() if args.dt or args.rtol else (100,), dt=tuple(args.dt), rtol=tuple(args.rtol),
-                          atol=args.atol,
+    chosen = bool(args.dt or args.rtol)  # else run's defaults: 100 fixed steps, Robertson's adaptive policy
+    sweep = GradientSweep(steps=() if chosen else DEFAULT.gradients.steps, dt=tuple(args.dt), rtol=tuple(args.rtol),
+                          atol=args.atol, policies={} if chosen else DEFAULT.gradients.policies,
                           stiffness={p.name: tuple(args.stiffness) for p in problems} if args.stiffness else {})
     config = SweepConfig(integrators=tuple(args.integrator) or None, problems=tuple(p.name for p in problems),
                          gradients=sweep)
@@ -150,10 +153,18 @@ def _measure(plan: Plan, kind: str, args: argparse.Namespace, registry: Registry
     return results
 
 
+AUTO_CELLS = 40
+"""A sweep this large runs on one local worker per CPU unless ``--workers`` says otherwise: the default ``run``
+(90 cells, most of their time compiling) took 800 s cold in one process on two cores."""
+
+
 @contextlib.contextmanager
 def executor(args: argparse.Namespace, plan: Plan, registry: Registry) -> Iterator[Executor]:
-    """Where the cells run: in this process, on a local Dask cluster (``--workers``) or an existing one."""
+    """Where the cells run: in this process, on a local Dask cluster (``--workers``; by default for a sweep of
+    :data:`AUTO_CELLS` cells or more on a machine with several CPUs) or an existing one."""
     workers = args.workers
+    if workers is None and len(plan.cells) >= AUTO_CELLS and usable_cpus() > 1:
+        workers = "auto"
     if args.scheduler is None and args.scheduler_file is None and workers in (None, 1):
         yield Serial()
         return
@@ -346,3 +357,15 @@ def compare(args: argparse.Namespace, registry: None) -> int:
     print(f"\n{regressed} regressed, {len(result.changes) - regressed} improved or changed, "
           f"of {result.n_metrics} metrics in {result.n_cells} cells")
     return 1 if regressed else 0
+
+
+def cache(args: argparse.Namespace, registry: None) -> int:
+    from ..report.format import print_table
+
+    if args.clear:
+        runtime.clear_compiled()
+    usage = runtime.cache_usage()
+    print(f"caches under {runtime.cache_dir()} (STIFFBENCH_CACHE_DIR):")
+    print_table(["cache", "files", "MB", "holds"], [[name, str(usage[name][0]), f"{usage[name][1] / 1e6:.1f}", what]
+                                                    for name, what in runtime.CACHES.items()])
+    return 0

@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="values of each problem's stiffness parameter (default: the problem's own scan)")
     steps = p.add_mutually_exclusive_group()
     steps.add_argument("--dt", metavar="H", type=_positive, nargs="+", action="extend", default=[],
-                       help="fixed steps (default: a fixed step of 1/100 of each problem's time span)")
+                       help="fixed steps (default, as `run`: a fixed step of 1/100 of each problem's time span; "
+                       "robertson-40 adaptive at rtol 1e-6)")
     steps.add_argument("--rtol", metavar="R", type=_positive, nargs="+", action="extend", default=[],
                        help="adaptive steps with these relative tolerances")
     p.add_argument("--atol", metavar="A", type=_positive, help="absolute tolerance with --rtol (default: 1e-6 rtol)")
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--config", metavar="FILE", type=Path,
                       help="sweep configuration (TOML; a run's config.toml repeats that run)")
     what.add_argument("--quick", action="store_true",
-                      help="a small sweep: seven integrators (one per engine and family), the linear problem, "
+                      help="a small sweep: seven integrators (one per engine and family), the linear-2mode problem, "
                       "5 stiffness levels, 50 points per ray (`--quick --dry-run` prints it)")
     _names(p, "--integrator", "integrators to measure (default: the configuration's, else all)")
     _names(p, "--problem", "problems to measure gradients on (default: the configuration's)")
@@ -143,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-tolerance", metavar="FACTOR", type=_factor, default=3.0,
                    help="run times: changed when they move by more than this factor and by more than 10 ms "
                    "(default: %(default)g; 'inf' ignores cost); compile times are listed, never a regression")
+
+    p = command("cache", "cache", "what the caches under STIFFBENCH_CACHE_DIR hold; --clear deletes compiled programs")
+    p.add_argument("--clear", action="store_true",
+                   help="delete the compiled programs (JAX's compilation cache and the exported programs); the "
+                   "reference solutions stay")
     return parser
 
 
@@ -159,10 +165,14 @@ def _global_options(parser: argparse.ArgumentParser, where: str) -> None:
 
 
 def _executor_options(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_argument_group("where the cells run (default: one after another in this process)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="neither read nor write compiled programs (JAX's compilation cache, the exported "
+                        "programs): every program is traced and compiled, as on a first run")
+    where = parser.add_argument_group("where the cells run (default: a sweep of 40 cells or more on one local worker "
+                                      "per CPU, a smaller one in this process)")
     where.add_argument("--workers", metavar="N", type=_workers, default=None,
                        help="measure on a Dask LocalCluster of N single-threaded worker processes, each pinned to "
-                       "one CPU ('auto': one per CPU, 2 GiB of memory each; 1: in this process)")
+                       "one CPU ('auto': one per CPU, 2 GiB of memory each; 1: in this process, whatever the size)")
     cluster = where.add_mutually_exclusive_group()
     cluster.add_argument("--scheduler", metavar="ADDRESS",
                          help="measure on the workers of an existing Dask cluster (tcp://host:8786); start them "

@@ -79,3 +79,7 @@ class Solution:
     """Rejected steps (0 for a fixed step)."""
     status: Array
     """A :class:`Status` code (int32)."""
+
+
+jax.export.register_pytree_node_serialization(  # so that exported programs returning a Solution can be stored
+    Solution, serialized_name="stiffbench.Solution", serialize_auxdata=lambda _: b"", deserialize_auxdata=lambda _: ())

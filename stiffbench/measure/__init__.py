@@ -10,10 +10,10 @@
 """
 
 from .cost import SCIPY_SOLVERS, measure_cost
-from .gradients import measure_gradients, theory_prediction
+from .gradients import measure_gradients, theory_predictions
 from .precision import measure_precision
 from .properties import catalog, integrator_properties, problem_properties
-from .references import Reference, reference_sensitivity
+from .references import Reference, reference_sensitivities, reference_sensitivity
 from .stability import measure_stability
 from .training import measure_training
 
@@ -28,6 +28,7 @@ __all__ = [
     "measure_stability",
     "measure_training",
     "problem_properties",
+    "reference_sensitivities",
     "reference_sensitivity",
-    "theory_prediction",
+    "theory_predictions",
 ]

@@ -33,7 +33,8 @@ def measure_cost(problem: AbstractProblem, solver: AbstractIntegrator | str, inp
         return _scipy(problem, SCIPY_METHODS[SCIPY_SOLVERS.index(solver)], inputs, key, reference.ys,
                       reference.source)
     program = kernels.compile_program(jax.vmap(kernels.forward(solver, problem, inputs.policy)),
-                                      kernels.log_parameters(problem))
+                                      kernels.log_parameters(problem),
+                                      cache=("forward", solver, problem, inputs.policy))
     sol = program()
     _, run_s = program.best_of(inputs.repeats)
     status = Status(int(np.asarray(sol.status)[0]))

@@ -2,9 +2,11 @@
 
 A cell is problem × integrator × step policy; its stiffness values are one ``vmap``-ed, compiled forward solve
 and one gradient (:func:`~stiffbench.measure.kernels.gradient_programs`), with compile, forward and gradient
-times measured apart and stored once. Each stiffness value is a row: the sensitivities, the reference (exact or
-the forward sensitivity equations, :mod:`.references`), for linear problems with fixed steps the exact
-prediction ``R(hA)^n y0`` of the theory, and the stiffness met ``|hλ_max|`` (docs/theory.md §6).
+times measured apart and stored once; the theory's prediction, an exact reference and the Jacobian of the
+stiffness met are one compiled program each too (nothing is evaluated op by op). Each stiffness value is a row:
+the sensitivities, the reference (exact or the forward sensitivity equations, :mod:`.references`), for linear
+problems with fixed steps the exact prediction ``R(hA)^n y0`` of the theory, and the stiffness met ``|hλ_max|``
+(docs/theory.md §6).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ..records import CellKey, Fidelity, GradientCost, GradientInputs, GradientR
 from ..records.common import finite_or_none, matrix, max_or_none
 from ..theory import LinearMultistep, StabilityFunction, stability_function
 from . import kernels
-from .references import reference_sensitivity
+from .references import reference_sensitivities
 
 
 def gradient_inputs(problem: AbstractProblem, policy: StepPolicy, stiffness: Sequence[float]) -> GradientInputs:
@@ -56,14 +58,15 @@ def measure_gradients(integrator: AbstractIntegrator, problem: AbstractProblem, 
     del solution  # compiled and run for its time; the gradient's primal gives the states
     lambdas = _lambda_max(problem, np.asarray(log_theta), ys_all)
     params = [dict(problem.parameters) | {problem.stiffness.parameter: v} for v in inputs.stiffness]
-    references = [reference_sensitivity(problem, p) for p in params]
+    references = reference_sensitivities(problem, params)
+    theories = theory_predictions(integrator, problem, params, policy)
     rows = []
     for k, (p, reference) in enumerate(zip(params, references, strict=True)):
         status = Status(int(codes[k]))
         ys, S = ys_all[k], {name: S_all[k][..., j] for j, name in enumerate(names)}
         if status == Status.OK and not (np.all(np.isfinite(ys)) and np.all(np.isfinite(S_all[k]))):
             status = Status.NONFINITE  # a solve that claims success but returns NaN has not succeeded
-        theory = theory_prediction(integrator, problem, p, policy)
+        theory = None if theories is None else theories[k]
         h = policy.h if isinstance(policy, FixedStep) else (problem.ts[-1] - problem.t0) / max(int(steps[k]), 1)
         ok, lam = status == Status.OK, lambdas[k]
         rows.append(GradientRow(
@@ -95,9 +98,10 @@ def measure_gradients(integrator: AbstractIntegrator, problem: AbstractProblem, 
     )
 
 
-def theory_prediction(integrator: AbstractIntegrator, problem: AbstractProblem, params: Mapping[str, float],
-                      policy: StepPolicy) -> dict[str, np.ndarray] | None:
-    """``y_n = R(hA)^n y0`` differentiated in log θ, for a linear problem, fixed steps and a one-step theory."""
+def theory_predictions(integrator: AbstractIntegrator, problem: AbstractProblem,
+                       rows: Sequence[Mapping[str, float]], policy: StepPolicy) -> list[dict[str, np.ndarray]] | None:
+    """``y_n = R(hA)^n y0`` differentiated in log θ at each row of parameters, for a linear problem, fixed steps
+    and a one-step theory (None otherwise); one compiled program for all rows."""
     if not (isinstance(problem, AbstractLinearProblem) and isinstance(policy, FixedStep)
             and integrator.theory is not None and not isinstance(integrator, AbstractMultistepIntegrator)
             and not isinstance(integrator.theory, LinearMultistep)):
@@ -119,9 +123,10 @@ def theory_prediction(integrator: AbstractIntegrator, problem: AbstractProblem, 
             k = stop
         return jnp.stack(out)
 
-    log_theta = jnp.log(jnp.asarray([params[n] for n in names], dtype=jnp.float64))
-    S = np.asarray(jax.jacfwd(ys)(log_theta))
-    return {n: S[..., j] for j, n in enumerate(names)}
+    log_theta = jnp.log(jnp.asarray([[row[n] for n in names] for row in rows], dtype=jnp.float64))
+    program = kernels.compile_program(jax.vmap(jax.jacfwd(ys)), log_theta, cache=("theory", P, Q, problem, policy))
+    S = np.asarray(program())
+    return [{n: S[k][..., j] for j, n in enumerate(names)} for k in range(len(rows))]
 
 
 def _rational(P: np.ndarray, Q: np.ndarray, M: jax.Array) -> jax.Array:

@@ -16,7 +16,9 @@ integrator is set up for it (:meth:`~stiffbench.AbstractIntegrator.differentiate
 ``jax.jacfwd`` or ``jax.jacrev`` as the method's mode says.
 
 A :class:`Program` is compiled once, its compile time (tracing included) measured apart; calling it runs and
-blocks until the result exists.
+blocks until the result exists. Each kernel's program goes through the exported-program cache
+(:mod:`.exported`): a later run with the same integrator, problem, policy, shapes and environment loads it instead
+of tracing it again.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from ..contracts import (
 )
 from ..contracts.differentiation import REVERSE
 from ..theory import stability_function
+from . import exported
 
 
 @final
@@ -87,10 +90,15 @@ class Program:
         return out, best
 
 
-def compile_program(fn: Callable[..., Any], *args: Any) -> Program:
-    """``jax.jit(fn)`` traced, lowered and compiled for ``args``, timed."""
+def compile_program(fn: Callable[..., Any], *args: Any, cache: tuple[Any, ...] | None = None) -> Program:
+    """``jax.jit(fn)`` traced, lowered and compiled for ``args``, timed.
+
+    :param cache: the program's name and everything ``fn`` closes over (integrator, problem, policy, ...): with it
+        the program is loaded from the exported-program cache when it is there, and stored when it is not.
+    """
     start = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
+    compiled = (jax.jit(fn).lower(*args).compile() if cache is None
+                else exported.compile_exported(fn, args, cache))
     return Program(compiled, args, time.perf_counter() - start)
 
 
@@ -164,7 +172,7 @@ def stability_program(integrator: AbstractIntegrator, z: np.ndarray) -> Program:
     if isinstance(integrator, AbstractMultistepIntegrator):
         root = stability_function(integrator.theory).R(z)
         args = (*args, jnp.asarray(root.real), jnp.asarray(root.imag))
-    return compile_program(jax.vmap(stability_point(integrator)), *args)
+    return compile_program(jax.vmap(stability_point(integrator)), *args, cache=("stability", integrator))
 
 
 def parameters(problem: AbstractProblem, log_theta: jax.Array | None = None, names: Sequence[str] | None = None,
@@ -218,8 +226,10 @@ def log_parameters(problem: AbstractProblem, values: Sequence[float] = (),
 def gradient_programs(integrator: AbstractIntegrator, problem: AbstractProblem, policy: StepPolicy,
                       log_theta: jax.Array) -> tuple[Program, Program]:
     """The forward solve and the gradient, each vmapped over the rows of ``log_theta`` and compiled."""
-    return (compile_program(jax.vmap(forward(integrator, problem, policy)), log_theta),
-            compile_program(jax.vmap(gradient(integrator, problem, policy)), log_theta))
+    return (compile_program(jax.vmap(forward(integrator, problem, policy)), log_theta,
+                            cache=("forward", integrator, problem, policy)),
+            compile_program(jax.vmap(gradient(integrator, problem, policy)), log_theta,
+                            cache=("gradient", integrator, problem, policy)))
 
 
 def ladder_programs(integrator: AbstractIntegrator, problem: AbstractProblem, method: Differentiation,
@@ -235,7 +245,9 @@ def ladder_programs(integrator: AbstractIntegrator, problem: AbstractProblem, me
         return gradient(integrator, problem, AdaptiveStep.traced(r, a, max_steps), method=method)(lt)
 
     args = (log_theta, jnp.float64(rtol), jnp.float64(atol))
-    return compile_program(solve, *args), compile_program(differentiate, *args)
+    parts = (integrator, problem, method, max_steps)
+    return (compile_program(solve, *args, cache=("ladder forward", *parts)),
+            compile_program(differentiate, *args, cache=("ladder gradient", *parts)))
 
 
 def jacobian_program(problem: AbstractProblem, times: np.ndarray, states: np.ndarray,
@@ -244,4 +256,5 @@ def jacobian_program(problem: AbstractProblem, times: np.ndarray, states: np.nda
     def jacobian(t, y, lt):
         return jax.jacfwd(problem.vector_field, argnums=1)(t, y, parameters(problem, lt))
 
-    return compile_program(jax.vmap(jacobian), jnp.asarray(times), jnp.asarray(states), jnp.asarray(log_theta))
+    return compile_program(jax.vmap(jacobian), jnp.asarray(times), jnp.asarray(states), jnp.asarray(log_theta),
+                           cache=("jacobian", problem))

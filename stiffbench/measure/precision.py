@@ -114,9 +114,11 @@ def _compiled_rung(rung, integrator, problem, method, setting, policy, log_theta
     """A rung with programs of its own; a policy the integrator cannot follow makes the whole cell not applicable
     (``NotImplementedError`` propagates), any other failure is this rung's."""
     try:
+        parts = (integrator, problem, policy, method)
         forward = kernels.compile_program(kernels.forward(integrator.differentiated_by(method), problem, policy),
-                                          log_theta)
-        gradient = kernels.compile_program(kernels.gradient(integrator, problem, policy, method=method), log_theta)
+                                          log_theta, cache=("rung forward", *parts))
+        gradient = kernels.compile_program(kernels.gradient(integrator, problem, policy, method=method), log_theta,
+                                           cache=("rung gradient", *parts))
     except NotImplementedError:
         raise
     except Exception as exc:  # noqa: BLE001 -- a rung that cannot be compiled is recorded, the ladder goes on

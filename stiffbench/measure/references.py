@@ -2,18 +2,17 @@
 sensitivity equations ``Ṡ_j = f_y S_j + θ_j ∂f/∂θ_j`` (docs/theory.md §6) solved to tight tolerance by SciPy's
 Radau — an implementation independent of every integrator under test — and cached on disk.
 
-The cache key covers everything the values depend on: the problem's definition (its fields and the source code of
-its class), the parameters, the tolerances and SciPy's version. A corrupt or mismatched entry is a miss and is
-rewritten; deleting the cache loses nothing but time.
+The cache key covers everything the values depend on: the problem's definition (its fields, arrays by their bytes,
+and the source code behind its class: :func:`~.fingerprint.describe`), the parameters, the tolerances and SciPy's
+version. A corrupt or mismatched entry is a miss and is rewritten; deleting the cache loses nothing but time.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -23,6 +22,7 @@ from .. import runtime
 from ..contracts import AbstractExactProblem, AbstractProblem
 from ..records import write_json
 from . import kernels
+from .fingerprint import Unkeyable, describe
 
 RTOL = 1e-11
 """Radau's relative tolerance for the reference; the absolute floor is the problem's ``reference_atol``
@@ -43,17 +43,17 @@ def reference_sensitivity(problem: AbstractProblem, params: Mapping[str, float],
     """The reference states and sensitivities at ``problem.ts`` for ``params`` (Radau at ``rtol``, unless exact)."""
     names = list(problem.parameters)
     if isinstance(problem, AbstractExactProblem):
-        ts = jnp.asarray(problem.ts)
-        p = {k: jnp.float64(v) for k, v in params.items()}
-        exact = problem.sensitivity(ts, p)
-        return Reference(np.asarray(problem.solution(ts, p)), {k: np.asarray(exact[k]) for k in names},
-                         "exact: closed form of the problem")
+        return exact_references(problem, [params])[0]
     import scipy
 
     atol = problem.reference_atol
     source = (f"forward sensitivity equations, scipy {scipy.__version__} solve_ivp Radau, rtol={rtol:g}, "
               f"atol={atol:g}")
-    key = json.dumps({"problem": fingerprint(problem), "params": sorted((k, float(v)) for k, v in params.items()),
+    try:
+        definition = describe(problem)
+    except Unkeyable:  # a problem that cannot be described for certain is solved every time
+        return Reference(*forward_sensitivity(problem, params, names, rtol), source)
+    key = json.dumps({"problem": definition, "params": sorted((k, float(v)) for k, v in params.items()),
                       "rtol": rtol, "atol": atol, "scipy": scipy.__version__, "version": VERSION}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     path = runtime.cache_dir() / "references" / f"{problem.name}-{digest}.json"
@@ -65,16 +65,28 @@ def reference_sensitivity(problem: AbstractProblem, params: Mapping[str, float],
     return Reference(ys, S, source)
 
 
-def fingerprint(problem: AbstractProblem) -> str:
-    """A hash of the problem's definition: its class, its field values and the source code of its class (so a
-    changed vector field or parameter of a problem that keeps its name changes the fingerprint)."""
-    cls = type(problem)
-    try:
-        source = inspect.getsource(cls)
-    except (OSError, TypeError):  # defined interactively: its qualified name and fields are what there is
-        source = ""
-    text = "\n".join([f"{cls.__module__}.{cls.__qualname__}", repr(problem), source])
-    return hashlib.sha256(text.encode()).hexdigest()
+def reference_sensitivities(problem: AbstractProblem, rows: Sequence[Mapping[str, float]],
+                            rtol: float = RTOL) -> list[Reference]:
+    """:func:`reference_sensitivity` at each row of parameters (a closed form: one compiled program for all)."""
+    if isinstance(problem, AbstractExactProblem):
+        return exact_references(problem, rows)
+    return [reference_sensitivity(problem, row, rtol) for row in rows]
+
+
+def exact_references(problem: AbstractExactProblem, rows: Sequence[Mapping[str, float]]) -> list[Reference]:
+    """The closed form at each row of parameters, vmapped and compiled once (op by op, after a cell has cleared
+    JAX's caches, it took a second per cell)."""
+    names = list(rows[0])
+    ts = jnp.asarray(problem.ts, dtype=jnp.float64)
+
+    def closed_form(values):
+        p = dict(zip(names, values, strict=True))
+        return problem.solution(ts, p), problem.sensitivity(ts, p)
+
+    values = jnp.asarray([[float(row[n]) for n in names] for row in rows], dtype=jnp.float64)
+    ys, S = kernels.compile_program(jax.vmap(closed_form), values, cache=("exact", problem, tuple(names)))()
+    return [Reference(np.asarray(ys[k]), {n: np.asarray(S[n][k]) for n in problem.parameters},
+                      "exact: closed form of the problem") for k in range(len(rows))]
 
 
 def _load(path, key: str, names: list[str], n_times: int, dim: int) -> Reference | None:

@@ -89,7 +89,7 @@ class Placement:
 
     @classmethod
     def here(cls, worker: str = "in-process", concurrency: int = 1) -> Placement:
-        return cls(socket.gethostname(), worker, _affinity(), concurrency)
+        return cls(socket.gethostname(), worker, cpu_affinity(), concurrency)
 
 
 @final
@@ -116,7 +116,7 @@ class Environment:
             packages=package_versions(),
             git_commit=_git_commit(),
             machine=Machine(host=socket.gethostname(), platform=platform.platform(), processor=platform.machine(),
-                            cpus=os.cpu_count(), cpu_affinity=_affinity(), jax_backend=jax.default_backend(),
+                            cpus=os.cpu_count(), cpu_affinity=cpu_affinity(), jax_backend=jax.default_backend(),
                             jax_devices=tuple(str(d) for d in jax.devices())),
             runtime=runtime.settings(),
         )
@@ -249,8 +249,14 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-def _affinity() -> tuple[int, ...] | None:
+def cpu_affinity() -> tuple[int, ...] | None:
+    """The CPUs this process may run on (None where the platform does not say)."""
     return tuple(sorted(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else None
+
+
+def usable_cpus() -> int:
+    affinity = cpu_affinity()
+    return len(affinity) if affinity is not None else os.cpu_count() or 1
 
 
 def _umask() -> int:

@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -38,6 +37,7 @@ from .._registry import Registry
 from ..contracts import Status
 from ..errors import ClusterError
 from ..records import Placement, Record, to_json
+from ..records.common import usable_cpus
 from .axes import Cell
 from .config import config_to_toml
 from .plan import Plan
@@ -52,8 +52,7 @@ def default_workers() -> int:
     """``--workers auto``: one worker per usable CPU, as many as leave each 2 GiB of memory."""
     import psutil
 
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cpus, psutil.virtual_memory().total // 2**31))
+    return max(1, min(usable_cpus(), psutil.virtual_memory().total // 2**31))
 
 
 @final

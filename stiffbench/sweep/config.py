@@ -23,6 +23,18 @@ ALL = "all"
 
 @final
 @dataclasses.dataclass(frozen=True)
+class StepPolicies:
+    """One problem's step policies, replacing those of its section (``[gradients.policies.NAME]``,
+    ``[training.policies.NAME]``)."""
+
+    steps: tuple[int, ...] = ()
+    dt: tuple[float, ...] = ()
+    rtol: tuple[float, ...] = ()
+    atol: float | None = None
+
+
+@final
+@dataclasses.dataclass(frozen=True)
 class GradientSweep:
     """Which stiffness values and step policies the gradient cells take, for every problem."""
 
@@ -38,6 +50,11 @@ class GradientSweep:
     """Thin each problem's own stiffness scan to this many values, log-evenly, both ends kept (``None``: all)."""
     stiffness: Mapping[str, tuple[float, ...]] = dataclasses.field(default_factory=dict)
     """Explicit stiffness values per problem name; they override the problem's scan and ``stiffness_levels``."""
+    policies: Mapping[str, StepPolicies] = dataclasses.field(default_factory=dict)
+    """Per problem, step policies that replace ``steps``, ``dt``, ``rtol`` and ``atol`` for it."""
+
+    def policies_of(self, problem: str) -> StepPolicies | GradientSweep:
+        return self.policies.get(problem, self)
 
 
 @final
@@ -74,17 +91,6 @@ class PrecisionSweep:
     max_steps: int | None = None
     """Of the adaptive rungs (``None``: 100000); bounds the time a diverging backsolve adjoint can take."""
     repeats: int = 3
-
-
-@final
-@dataclasses.dataclass(frozen=True)
-class StepPolicies:
-    """One problem's step policies in a training sweep, replacing the section's (``[training.policies.NAME]``)."""
-
-    steps: tuple[int, ...] = ()
-    dt: tuple[float, ...] = ()
-    rtol: tuple[float, ...] = ()
-    atol: float | None = None
 
 
 @final
@@ -131,11 +137,14 @@ class SweepConfig:
 
     integrators: tuple[str, ...] | None = None
     """Integrator names (``None``, written ``"all"``: every registered integrator)."""
-    problems: tuple[str, ...] | None = ("linear", "robertson-40")
+    problems: tuple[str, ...] | None = ("linear-2mode", "robertson-40")
     """Problems of the gradient cells (``None``: every registered problem; empty: no gradient cells)."""
     stability: StabilityGrid = dataclasses.field(default_factory=lambda: StabilityGrid(angles=(45.0,)))
     """The default grid plus the ray ``arg(−z) = 45°`` into the left half-plane."""
-    gradients: GradientSweep = dataclasses.field(default_factory=GradientSweep)
+    gradients: GradientSweep = dataclasses.field(default_factory=lambda: GradientSweep(
+        policies={"robertson-40": StepPolicies(rtol=(1e-6,))}))
+    """Fixed steps of 1/100 of the time span; Robertson with adaptive steps at rtol 1e-6 (docs/theory.md §6: at
+    fixed steps its early transient defeats the Newton and chord iterations of almost every integrator)."""
     cost: CostSweep = dataclasses.field(default_factory=CostSweep)
     precision: PrecisionSweep = dataclasses.field(default_factory=PrecisionSweep)
     training: TrainingSweep = dataclasses.field(default_factory=TrainingSweep)
@@ -206,6 +215,7 @@ def config_from_dict(data: Mapping[str, Any], source: str = "configuration") -> 
         stiffness_levels=None if levels is None else read.integer(g, "gradients.stiffness_levels", None, minimum=1),
         stiffness={str(name): read.numbers(stiffness, f"gradients.stiffness.{name}", (), positive=True)
                    for name in stiffness},
+        policies=_step_policies(g, "gradients", read, source, DEFAULT.gradients.policies),
     )
     if gradients.atol is not None and not gradients.rtol:
         raise ConfigError(f"{source}: gradients.atol applies to adaptive policies only: set gradients.rtol too")
@@ -242,19 +252,10 @@ def config_from_dict(data: Mapping[str, Any], source: str = "configuration") -> 
 
 def _training(t: Mapping[str, Any], read: _Reader, source: str) -> TrainingSweep:
     d = TrainingSweep()
-    fit, policies = t.get("fit", {}), t.get("policies", {})
+    fit = t.get("fit", {})
     if not isinstance(fit, Mapping):
         raise ConfigError(f"{source}: training.fit must be a table of problem = [parameter names], "
                           f"got {_describe(fit)}")
-    if not (isinstance(policies, Mapping) and all(isinstance(v, Mapping) for v in policies.values())):
-        raise ConfigError(f"{source}: training.policies must hold a table per problem ([training.policies.NAME] "
-                          f"with steps, dt, rtol, atol), got {_describe(policies)}")
-    for name, table in policies.items():
-        valid = tuple(f.name for f in dataclasses.fields(StepPolicies))
-        for key in table:
-            if key not in valid:
-                raise ConfigError(f"{source}: unknown key 'training.policies.{name}.{key}'; valid keys: "
-                                  f"{', '.join(valid)}")
     training = TrainingSweep(
         problems=read.names(t, "training.problems", d.problems),
         steps=read.integers(t, "training.steps", d.steps, minimum=1),
@@ -269,12 +270,7 @@ def _training(t: Mapping[str, Any], read: _Reader, source: str) -> TrainingSweep
         noise=read.number(t, "training.noise", d.noise),
         seed=read.integer(t, "training.seed", d.seed, minimum=0),
         fit={str(name): read.names(fit, f"training.fit.{name}", ()) for name in fit},
-        policies={str(name): StepPolicies(
-            steps=read.integers(table, f"training.policies.{name}.steps", (), minimum=1),
-            dt=read.numbers(table, f"training.policies.{name}.dt", (), positive=True),
-            rtol=read.numbers(table, f"training.policies.{name}.rtol", (), positive=True),
-            atol=read.number(table, f"training.policies.{name}.atol", None, positive=True))
-            for name, table in policies.items()},
+        policies=_step_policies(t, "training", read, source, d.policies),
     )
     if training.noise < 0:
         raise ConfigError(f"{source}: training.noise must be a finite number of at least 0, got {training.noise}")
@@ -291,6 +287,33 @@ def _training(t: Mapping[str, Any], read: _Reader, source: str) -> TrainingSweep
     return training
 
 
+def _step_policies(table: Mapping[str, Any], section: str, read: _Reader, source: str,
+                   default: Mapping[str, StepPolicies]) -> Mapping[str, StepPolicies]:
+    """``[SECTION.policies.NAME]`` tables: per problem, the step policies that replace the section's."""
+    if "policies" not in table:
+        return default
+    policies = table["policies"]
+    if not (isinstance(policies, Mapping) and all(isinstance(v, Mapping) for v in policies.values())):
+        raise ConfigError(f"{source}: {section}.policies must hold a table per problem ([{section}.policies.NAME] "
+                          f"with steps, dt, rtol, atol), got {_describe(policies)}")
+    valid = tuple(f.name for f in dataclasses.fields(StepPolicies))
+    for name, entry in policies.items():
+        for key in entry:
+            if key not in valid:
+                raise ConfigError(f"{source}: unknown key '{section}.policies.{name}.{key}'; valid keys: "
+                                  f"{', '.join(valid)}")
+    out = {str(name): StepPolicies(
+        steps=read.integers(entry, f"{section}.policies.{name}.steps", (), minimum=1),
+        dt=read.numbers(entry, f"{section}.policies.{name}.dt", (), positive=True),
+        rtol=read.numbers(entry, f"{section}.policies.{name}.rtol", (), positive=True),
+        atol=read.number(entry, f"{section}.policies.{name}.atol", None, positive=True))
+        for name, entry in policies.items()}
+    for name, chosen in out.items():
+        if not (chosen.steps or chosen.dt or chosen.rtol):
+            raise ConfigError(f"{source}: {section}.policies.{name} sets no step policy: give steps, dt or rtol")
+    return out
+
+
 def _check_methods(labels: tuple[str, ...], key: str, source: str) -> None:
     for label in labels:
         try:
@@ -301,9 +324,9 @@ def _check_methods(labels: tuple[str, ...], key: str, source: str) -> None:
 
 def config_to_toml(config: SweepConfig) -> str:
     """The configuration as TOML that :func:`parse_config` reads back to an equal :class:`SweepConfig`."""
-    def section(value: Any) -> dict[str, Any]:
+    def section(value: Any) -> dict[str, Any]:  # "policies = {}" kept: it differs from the default's
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if getattr(value, f.name) is not None and getattr(value, f.name) != {}}
+                if getattr(value, f.name) is not None and (getattr(value, f.name) != {} or f.name == "policies")}
 
     document: dict[str, Any] = {
         "integrators": ALL if config.integrators is None else list(config.integrators),

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Protocol, final
 
+import jax
 import numpy as np
 
 from ..contracts import Status
@@ -54,7 +55,12 @@ class Executor(Protocol):
 
 def measure_cell(cell: Cell, placement: Placement | None = None) -> Record:
     """The record of one cell, measured here. An integrator that cannot follow the cell's setting
-    (``NotImplementedError``) gives a *not applicable* record; any other exception a failed one with its reason."""
+    (``NotImplementedError``) gives a *not applicable* record; any other exception a failed one with its reason.
+
+    JAX's in-memory caches are cleared after each cell, so that every cell is traced from the same state: its
+    compile time does not depend on which cells ran before it in this process, and a long sweep does not slow down
+    as it goes (the default run serially: 527 s keeping them, 348 s clearing, measured on two cores before the
+    exported-program cache; what cells share comes from that cache)."""
     # An explicit method at a stiff step overflows by design; the record says so in its status, so numpy's
     # overflow warnings would only repeat it on the terminal.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -64,6 +70,8 @@ def measure_cell(cell: Cell, placement: Placement | None = None) -> Record:
             record = cell.family.failed(cell, Status.NOT_APPLICABLE, f"not applicable: {exc}")
         except Exception as exc:  # noqa: BLE001 -- a failed cell is recorded with its reason and the run goes on
             record = cell.family.failed(cell, Status.ERROR, f"{type(exc).__name__}: {exc}")
+        finally:
+            jax.clear_caches()
     return dataclasses.replace(record, placement=placement or Placement.here())  # type: ignore[type-var]
 
 

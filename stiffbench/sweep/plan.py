@@ -50,7 +50,7 @@ QUICK_INTEGRATORS = ("backward-euler", "trapezoid", "radau-iia-5", "bdf-2", "ros
 """``--quick``: one integrator per engine and family (native tableau engine, multistep, Rosenbrock, diffrax's
 implicit and explicit solvers), plus trapezoid, the A-stable method that is not L-stable."""
 QUICK = dataclasses.replace(
-    DEFAULT, integrators=QUICK_INTEGRATORS, problems=("linear",),
+    DEFAULT, integrators=QUICK_INTEGRATORS, problems=("linear-2mode",),
     stability=dataclasses.replace(DEFAULT.stability, points=50),
     gradients=GradientSweep(steps=(100,), stiffness_levels=5))
 
@@ -99,7 +99,8 @@ def _problems(context: PlanContext, coords: Coords) -> list[AxisValue]:
 
 
 def _policies(context: PlanContext, coords: Coords) -> list[AxisValue]:
-    return [AxisValue(p.label, p) for p in policies(coords["problem"].value, context.config.gradients)]
+    problem = coords["problem"].value
+    return [AxisValue(p.label, p) for p in policies(problem, context.config.gradients.policies_of(problem.name))]
 
 
 def _cost_problems(context: PlanContext, coords: Coords) -> list[AxisValue]:
@@ -243,10 +244,10 @@ def make_plan(config: SweepConfig, registry: Registry, kinds: Iterable[str] | No
         raise ConfigError("the configuration selects no integrator; name at least one in `integrators`")
     problems = tuple(registry.problems.select(config.problems)) if "gradients" in kinds else ()
     sweep = config.gradients
-    unknown = [name for name in sweep.stiffness if name not in registry.problems]
+    unknown = [name for name in (*sweep.stiffness, *sweep.policies) if name not in registry.problems]
     if unknown:
         registry.problems.select(unknown)  # raises, suggesting the closest names
-    if problems and not (sweep.steps or sweep.dt or sweep.rtol):
+    if any(not (s.steps or s.dt or s.rtol) for s in (sweep.policies_of(p.name) for p in problems)):
         raise ConfigError("no step policy for the gradient cells: set gradients.steps, gradients.dt or "
                           "gradients.rtol (or problems = [] to measure stability only)")
     stiffness: dict[str, tuple[float, ...]] = {}
@@ -275,7 +276,8 @@ def make_plan(config: SweepConfig, registry: Registry, kinds: Iterable[str] | No
     effective = dataclasses.replace(
         config, integrators=tuple(i.name for i in integrators),
         problems=tuple(p.name for p in problems) if "gradients" in kinds else config.problems,
-        gradients=dataclasses.replace(sweep, stiffness_levels=None, stiffness=stiffness) if "gradients" in kinds
+        gradients=dataclasses.replace(sweep, stiffness_levels=None, stiffness=stiffness, policies={
+            name: chosen for name, chosen in sweep.policies.items() if name in stiffness}) if "gradients" in kinds
         else sweep)
     context = PlanContext(effective, integrators, problems, stiffness, cost_problems, precision_problems,
                           training_problems)

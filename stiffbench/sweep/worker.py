@@ -10,12 +10,9 @@ the runtime before JAX starts (float64, ``EQX_ON_ERROR``, the persistent compila
 ``STIFFBENCH_CACHE_DIR``; ``XLA_FLAGS`` as the environment has them); ``dask_setup`` pins a local worker to one
 CPU. A task (:func:`measure`) carries the sweep's configuration, the plugin files of the client's
 ``--plugins-dir`` and the client's :func:`identity`; the worker loads the registry and plans the sweep once per
-process, refuses to measure if its identity differs from the client's, and clears JAX's in-memory caches after
-each cell. Which cells a worker ran before is an accident of scheduling; cleared, every cell is traced from the
-same state, so its compile time does not depend on it (and a long-lived worker does not keep every compiled
-program of the sweep). Measured on two cores: a warm ``run --quick`` on two workers took 42.4 s clearing after
-each cell and 36.7 s without (what cells share, traced again), the default ``run`` 246.5 s clearing (serially,
-without: 527 s; with: 348 s -- a process that keeps everything slows down as it goes).
+process and refuses to measure if its identity differs from the client's. :func:`~.execute.measure_cell` clears
+JAX's in-memory caches after each cell: which cells a worker ran before is an accident of scheduling, and cleared,
+every cell is traced from the same state.
 """
 
 from __future__ import annotations
@@ -34,6 +31,7 @@ from typing import Any, final
 from .. import runtime
 from .._registry import Registry, load_registry
 from ..errors import ClusterError
+from ..measure.fingerprint import source_digest
 from ..records import CellKey, Placement, to_json, write_text
 from ..records.common import package_versions
 from .config import parse_config
@@ -41,8 +39,6 @@ from .execute import measure_cell
 from .plan import Plan, make_plan
 
 runtime.configure()
-
-SOURCE_PACKAGES = ("stiffbench", "stiffbench.engines", "stiffbench.plugins", "stiffbench.problems")
 
 
 @final
@@ -75,26 +71,13 @@ def identity(registry: Registry, plugin_files: tuple[tuple[int, str, bytes], ...
     return {
         "python": platform.python_version(),
         **packages,
-        "stiffbench source": _source_digest(),
+        "stiffbench source": source_digest(),
         "plugins": ", ".join(f"{name} ({source})" for name, source in registry.sources.items()
                              if source.startswith("entry point")) + f"; plugins-dir files {digest}",
         "integrators": ", ".join(registry.integrators),
         "problems": ", ".join(registry.problems),
         **{name: str(value) for name, value in runtime.settings().items() if name != "compilation_cache"},
     }
-
-
-@functools.cache
-def _source_digest() -> str:
-    """A digest of stiffbench's own Python files: a checkout's version number does not change with its code."""
-    import importlib
-
-    sha = hashlib.sha256()
-    for package in SOURCE_PACKAGES:
-        root = Path(importlib.import_module(package).__file__ or "").parent
-        for path in sorted(root.glob("*.py")):
-            sha.update(path.name.encode() + path.read_bytes())
-    return sha.hexdigest()[:16]
 
 
 def differences(client: Mapping[str, str], worker: Mapping[str, str]) -> list[str]:
@@ -105,7 +88,6 @@ def differences(client: Mapping[str, str], worker: Mapping[str, str]) -> list[st
 def measure(sweep: Sweep, key: Any, inputs: Any, concurrency: int) -> tuple[dict[str, Any], float]:
     """The Dask task: measure the cell with this key on this worker; its record as JSON and the seconds taken.
     ``concurrency``: how many cells the client keeps in flight (one per worker)."""
-    import jax
     from distributed import get_worker
 
     worker = get_worker()
@@ -120,7 +102,6 @@ def measure(sweep: Sweep, key: Any, inputs: Any, concurrency: int) -> tuple[dict
     t = time.perf_counter()
     record = measure_cell(cell, Placement.here(f"{worker.name} {worker.address}", concurrency))
     seconds = time.perf_counter() - t
-    jax.clear_caches()
     return record.to_json(), seconds
 
 
