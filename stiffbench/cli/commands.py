@@ -24,7 +24,6 @@ from ..contracts import Differentiation
 from ..errors import ClusterError, UsageError
 from ..measure import catalog
 from ..records import RECORD_TYPES, Environment, Record, RecordSet, dumps, to_json, write_text
-from ..records.common import usable_cpus
 from ..report import terminal
 from ..sweep import (
     DEFAULT,
@@ -153,18 +152,10 @@ def _measure(plan: Plan, kind: str, args: argparse.Namespace, registry: Registry
     return results
 
 
-AUTO_CELLS = 40
-"""A sweep this large runs on one local worker per CPU unless ``--workers`` says otherwise: the default ``run``
-(90 cells, most of their time compiling) took 800 s cold in one process on two cores."""
-
-
 @contextlib.contextmanager
 def executor(args: argparse.Namespace, plan: Plan, registry: Registry) -> Iterator[Executor]:
-    """Where the cells run: in this process, on a local Dask cluster (``--workers``; by default for a sweep of
-    :data:`AUTO_CELLS` cells or more on a machine with several CPUs) or an existing one."""
+    """Where the cells run: in this process, on a local Dask cluster (``--workers``) or an existing one."""
     workers = args.workers
-    if workers is None and len(plan.cells) >= AUTO_CELLS and usable_cpus() > 1:
-        workers = "auto"
     if args.scheduler is None and args.scheduler_file is None and workers in (None, 1):
         yield Serial()
         return

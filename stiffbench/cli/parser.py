@@ -168,11 +168,10 @@ def _executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true",
                         help="neither read nor write compiled programs (JAX's compilation cache, the exported "
                         "programs): every program is traced and compiled, as on a first run")
-    where = parser.add_argument_group("where the cells run (default: a sweep of 40 cells or more on one local worker "
-                                      "per CPU, a smaller one in this process)")
+    where = parser.add_argument_group("where the cells run (default: one after another in this process)")
     where.add_argument("--workers", metavar="N", type=_workers, default=None,
                        help="measure on a Dask LocalCluster of N single-threaded worker processes, each pinned to "
-                       "one CPU ('auto': one per CPU, 2 GiB of memory each; 1: in this process, whatever the size)")
+                       "one CPU ('auto': one per CPU, 2 GiB of memory each; 1: in this process)")
     cluster = where.add_mutually_exclusive_group()
     cluster.add_argument("--scheduler", metavar="ADDRESS",
                          help="measure on the workers of an existing Dask cluster (tcp://host:8786); start them "

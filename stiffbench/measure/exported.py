@@ -62,9 +62,9 @@ def compile_exported(fn: Callable[..., Any], args: tuple[Any, ...], parts: tuple
 
 
 def _compile_and_export(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, bytes | None]:
-    """Trace once, lower for export, compile that lowering and serialize it, so that a miss costs about what a plain
-    compile costs (through ``jax.export.export`` and a compile of the deserialized program, the forward solve and
-    gradient of a diffrax cell took 17.6 s against 12.5 s). This uses JAX's private lowering entry points; with a
+    """Trace once, lower for export, serialize, and compile the exported program, so that a miss costs about what a
+    plain compile costs (through ``jax.export.export``, which traces again, the forward solve and gradient of a
+    diffrax cell took 17.6 s against 12.5 s). This uses JAX's private lowering entry points; with a
     JAX that lacks them, or a program that cannot be exported (a host callback), it compiles as ``jax.jit`` does
     and stores nothing."""
     traced = jax.jit(fn).trace(*args)
@@ -75,10 +75,13 @@ def _compile_and_export(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[
         lowered = traced.lower(lowering_platforms=(jax.export.default_export_platform(),),
                                _private_parameters=mlir.LoweringParameters(for_export=True,
                                                                            hoist_constants_as_args=False))
-        data = bytes(_export._export_lowered(lowered, traced.jaxpr, traced.fun_name).serialize())
+        exported = _export._export_lowered(lowered, traced.jaxpr, traced.fun_name)
+        data = bytes(exported.serialize())
     except Exception:  # noqa: BLE001 -- not exportable here: compiled as before, not cached
         return traced.lower().compile(), None
-    return lowered.compile(), data
+    # The exported program, compiled as a later hit compiles it: the same XLA module, so the same entry of JAX's
+    # compilation cache and the same machine code in the run that stores and in the runs that load.
+    return jax.jit(exported.call).lower(*args).compile(), data
 
 
 def _load(path: Path) -> jax.export.Exported | None:
