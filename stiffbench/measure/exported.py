@@ -35,6 +35,8 @@ from .fingerprint import Unkeyable, describe, environment
 
 MAX_BYTES = 1 << 30
 """The cache's bound (1 GiB); a diffrax gradient cell's artifact is a few hundred kB."""
+
+
 def directory() -> Path | None:
     """Where the artifacts live; None when the caches are off."""
     return runtime.cache_dir() / "exported" if runtime.caches_enabled() else None
