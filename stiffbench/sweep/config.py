@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,8 +16,7 @@ import tomli_w
 from ..contracts import Differentiation
 from ..errors import ConfigError, UsageError
 from ..records import LADDERS, OPTIMIZERS, StabilityGrid
-
-ALL = "all"
+from .toml_values import ALL, Reader, describe
 
 
 @final
@@ -185,7 +183,7 @@ def config_from_dict(data: Mapping[str, Any], source: str = "configuration") -> 
     tables = {name: _table(data, name, source) for name in _SECTIONS}
     for name, table in tables.items():
         _check_keys(table, name, source)
-    read = _Reader(source)
+    read = Reader(source)
 
     s, grid = tables["stability"], DEFAULT.stability
     try:
@@ -205,7 +203,7 @@ def config_from_dict(data: Mapping[str, Any], source: str = "configuration") -> 
     stiffness = g.get("stiffness", {})
     if not isinstance(stiffness, Mapping):
         raise ConfigError(f"{source}: gradients.stiffness must be a table of problem = [values], "
-                          f"got {_describe(stiffness)}")
+                          f"got {describe(stiffness)}")
     levels = g.get("stiffness_levels")
     gradients = GradientSweep(
         steps=read.integers(g, "gradients.steps", d.steps, minimum=1),
@@ -250,12 +248,12 @@ def config_from_dict(data: Mapping[str, Any], source: str = "configuration") -> 
                        training=_training(tables["training"], read, source))
 
 
-def _training(t: Mapping[str, Any], read: _Reader, source: str) -> TrainingSweep:
+def _training(t: Mapping[str, Any], read: Reader, source: str) -> TrainingSweep:
     d = TrainingSweep()
     fit = t.get("fit", {})
     if not isinstance(fit, Mapping):
         raise ConfigError(f"{source}: training.fit must be a table of problem = [parameter names], "
-                          f"got {_describe(fit)}")
+                          f"got {describe(fit)}")
     training = TrainingSweep(
         problems=read.names(t, "training.problems", d.problems),
         steps=read.integers(t, "training.steps", d.steps, minimum=1),
@@ -287,7 +285,7 @@ def _training(t: Mapping[str, Any], read: _Reader, source: str) -> TrainingSweep
     return training
 
 
-def _step_policies(table: Mapping[str, Any], section: str, read: _Reader, source: str,
+def _step_policies(table: Mapping[str, Any], section: str, read: Reader, source: str,
                    default: Mapping[str, StepPolicies]) -> Mapping[str, StepPolicies]:
     """``[SECTION.policies.NAME]`` tables: per problem, the step policies that replace the section's."""
     if "policies" not in table:
@@ -295,7 +293,7 @@ def _step_policies(table: Mapping[str, Any], section: str, read: _Reader, source
     policies = table["policies"]
     if not (isinstance(policies, Mapping) and all(isinstance(v, Mapping) for v in policies.values())):
         raise ConfigError(f"{source}: {section}.policies must hold a table per problem ([{section}.policies.NAME] "
-                          f"with steps, dt, rtol, atol), got {_describe(policies)}")
+                          f"with steps, dt, rtol, atol), got {describe(policies)}")
     valid = tuple(f.name for f in dataclasses.fields(StepPolicies))
     for name, entry in policies.items():
         for key in entry:
@@ -388,84 +386,5 @@ def _check_keys(table: Mapping[str, Any], section: str, source: str) -> None:
 def _table(data: Mapping[str, Any], key: str, source: str) -> Mapping[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{source}: {key} must be a table ([{key}]), got {_describe(value)}")
+        raise ConfigError(f"{source}: {key} must be a table ([{key}]), got {describe(value)}")
     return value
-
-
-def _describe(value: Any) -> str:
-    return f"{type(value).__name__} {value!r:.60}"
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Reader:
-    """Typed values out of a TOML table, each error naming ``source`` and the dotted key."""
-
-    source: str
-
-    def _fail(self, key: str, expected: str, value: Any) -> ConfigError:
-        return ConfigError(f"{self.source}: {key} must be {expected}, got {_describe(value)}")
-
-    def number(self, table: Mapping[str, Any], key: str, default: Any, *, positive: bool = False) -> Any:
-        name = key.rpartition(".")[2]
-        if name not in table:
-            return default
-        value = table[name]
-        if not (_is_number(value) and math.isfinite(value)) or (positive and value <= 0):
-            raise self._fail(key, "a positive finite number" if positive else "a finite number", value)
-        return float(value)
-
-    def numbers(self, table: Mapping[str, Any], key: str, default: tuple[float, ...], *,
-                positive: bool = False) -> tuple[float, ...]:
-        name = key.rpartition(".")[2]
-        if name not in table:
-            return tuple(default)
-        value = table[name]
-        kind = "a list of positive finite numbers" if positive else "a list of finite numbers"
-        if not isinstance(value, list) or not all(
-                _is_number(v) and math.isfinite(v) and (v > 0 or not positive) for v in value):
-            raise self._fail(key, kind, value)
-        return tuple(float(v) for v in value)
-
-    def integer(self, table: Mapping[str, Any], key: str, default: Any, *, minimum: int) -> Any:
-        name = key.rpartition(".")[2]
-        if name not in table:
-            return default
-        value = table[name]
-        if not (isinstance(value, int) and not isinstance(value, bool) and value >= minimum):
-            raise self._fail(key, f"an integer of at least {minimum}", value)
-        return value
-
-    def integers(self, table: Mapping[str, Any], key: str, default: tuple[int, ...], *,
-                 minimum: int) -> tuple[int, ...]:
-        name = key.rpartition(".")[2]
-        if name not in table:
-            return tuple(default)
-        value = table[name]
-        if not (isinstance(value, list)
-                and all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in value)):
-            raise self._fail(key, f"a list of integers of at least {minimum}", value)
-        return tuple(value)
-
-    def names(self, table: Mapping[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        name = key.rpartition(".")[2]
-        if name not in table:
-            return tuple(default)
-        value = table[name]
-        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            raise self._fail(key, "a list of names", value)
-        return tuple(dict.fromkeys(value))
-
-    def selection(self, table: Mapping[str, Any], key: str, default: tuple[str, ...] | None
-                  ) -> tuple[str, ...] | None:
-        if key not in table:
-            return default
-        value = table[key]
-        if value == ALL:
-            return None
-        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            raise self._fail(key, '"all" or a list of names', value)
-        return tuple(dict.fromkeys(value))
