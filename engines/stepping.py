@@ -26,8 +26,9 @@ SAFETY, FAC_MIN, FAC_MAX, FAC_STEP_FAILED = 0.9, 0.2, 5.0, 0.25
 
 
 def solve_one_step_method(integrator, vector_field, t0, y0, ts, params, policy, *, embedded: bool,
-                          differentiation: Differentiation = REVERSE) -> Solution:
-    """``solve`` for a one-step method with ``integrator.step(f, params, t, h, y, with_error)``."""
+                          differentiation: Differentiation = REVERSE, error_order: int | None = None) -> Solution:
+    """``solve`` for a one-step method with ``integrator.step(f, params, t, h, y, with_error)``; an embedded
+    estimate is of a local error ``O(h^error_order)`` (default: the method's order)."""
     y0 = jnp.asarray(y0, dtype=jnp.float64)
 
     def step(t, h, y, with_error):
@@ -39,7 +40,7 @@ def solve_one_step_method(integrator, vector_field, t0, y0, ts, params, policy, 
                                       "checkpoints apply to adaptive steps")
         return solve_fixed(step, t0, y0, ts, policy)
     if isinstance(policy, AdaptiveStep):
-        return solve_adaptive(step, integrator.order, embedded, t0, y0, ts, policy, differentiation)
+        return solve_adaptive(step, error_order or integrator.order, embedded, t0, y0, ts, policy, differentiation)
     raise NotImplementedError(f"{integrator.name}: unsupported step policy {policy!r}")
 
 

@@ -4,7 +4,7 @@
 once, in its own process) of a subset then runs every benchmark of the suite on at least one case: backward
 Euler on the integrator axis and in the stability benchmarks, rodas4 on Robertson on the problem axis (its
 gradient fidelity against the SciPy reference included), the registry, the overhead with adaptive steps, and
-forward mode through radau-iia-5 on one of pollu's parameters.
+forward mode through radau-iia-5 on one of pollu's parameters, and backward Euler on the size axis at 64 states.
 Nothing is timed here; the suite's numbers are asv's business.
 
 asv runs against this interpreter (``--python=same``), from a copy of the configuration that puts its machine
@@ -28,7 +28,7 @@ from stiffbench.runtime import cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBSET = (r"\('backward-euler'|\('robertson-40', 'rodas4'\)|^registry\.|^overhead\..*\('adaptive"
-          r"|^differentiation\..*\('radau-iia-5', 'forward', 1\)")
+          r"|^differentiation\..*\('radau-iia-5', 'forward', 1\)|^scaling\..*\(64, 'backward-euler'\)")
 """asv matches ``--bench`` against ``module.Class.method(param, ...)``, parameters by their ``repr``."""
 
 

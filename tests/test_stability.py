@@ -131,7 +131,7 @@ def test_newton_failures_are_recorded_per_point_and_kept_out_of_the_summary(regi
     """With one Newton iteration allowed (two are required to converge) every point fails, honestly."""
     import dataclasses
 
-    integrator = dataclasses.replace(registry.integrators["radau-iia-5"], newton_max_iter=1)
+    integrator = dataclasses.replace(registry.integrators["radau-iia-5"], newton_max_iter=1, newton_refreshes=0)
     result = measure_stability(integrator, StabilityGrid(points=5, z_max=1e2, tail=10.0))
     assert set(result.points.status) == {Status.NONLINEAR_SOLVE_FAILED}
     assert all(R is not None for R in result.points.R_computed)  # the values are still returned

@@ -99,7 +99,7 @@ def gradients(args: argparse.Namespace, registry: Registry) -> int:
 def cost(args: argparse.Namespace, registry: Registry) -> int:
     config = SweepConfig(integrators=tuple(args.integrator or ("radau-iia-5", "rodas4", "diffrax-kvaerno5")),
                          cost=CostSweep(problems=tuple(args.problem or ("robertson-1e5", "van-der-pol")),
-                                        rtol=args.rtol, atol=args.atol))
+                                        rtol=args.rtol, atol=args.atol, sizes=tuple(args.sizes)))
     results = _measure(make_plan(config, registry, ["cost"]), "cost", args, registry)
     if not args.json:
         terminal.cost_table(results)  # type: ignore[arg-type]

@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     _names(p, "--integrator", "integrators (default: radau-iia-5, rodas4, diffrax-kvaerno5)")
     p.add_argument("--rtol", type=_positive, default=1e-8, help="relative tolerance (default: %(default)g)")
     p.add_argument("--atol", type=_positive, default=1e-10, help="absolute tolerance (default: %(default)g)")
+    p.add_argument("--sizes", metavar="N", type=_size, nargs="+", action="extend", default=[],
+                   help="solve each problem with a size knob at these sizes (grid points), e.g. --sizes 64 256 1024; "
+                        "the report fits how each solver's cost grows")
     _record_output(p, "stiffbench.cost/2")
     _executor_options(p)
 
@@ -200,6 +203,16 @@ def _number(text: str) -> float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of grid points, at least 1, got {text}")
+    return value
 
 
 def _positive(text: str) -> float:

@@ -8,12 +8,19 @@ from .differentiation import (
     ForwardMode,
     ReverseMode,
 )
-from .integrator import AbstractIntegrator, AbstractMultistepIntegrator, VectorField
+from .integrator import (
+    AbstractIntegrator,
+    AbstractMultistepIntegrator,
+    StructuredVectorField,
+    VectorField,
+    jacobian_structure,
+)
 from .policy import AdaptiveStep, FixedStep, StepPolicy
 from .problem import (
     AbstractExactProblem,
     AbstractLinearProblem,
     AbstractProblem,
+    Banded,
     ReferenceSolution,
     StiffnessKnob,
 )
@@ -28,6 +35,7 @@ __all__ = [
     "AbstractProblem",
     "AdaptiveStep",
     "BacksolveAdjoint",
+    "Banded",
     "Differentiation",
     "DirectAdjoint",
     "FixedStep",
@@ -38,7 +46,9 @@ __all__ = [
     "Status",
     "StepPolicy",
     "StiffnessKnob",
+    "StructuredVectorField",
     "VectorField",
     "integrator_problems",
+    "jacobian_structure",
     "problem_problems",
 ]

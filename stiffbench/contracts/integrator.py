@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 from jax import Array
@@ -13,10 +13,30 @@ from jax import Array
 from ..theory import LinearMultistep, MethodData
 from .differentiation import REVERSE, Differentiation, ReverseMode
 from .policy import StepPolicy
+from .problem import Banded
 from .solution import Solution
 
 VectorField = Callable[[Array, Array, Mapping[str, Array]], Array]
 """``f(t, y, params) -> dy/dt``, traceable by JAX."""
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class StructuredVectorField:
+    """A vector field that carries the structure of its Jacobian: what ``solve`` receives for a problem that
+    declares one (:attr:`~stiffbench.AbstractProblem.jacobian_structure`). It is called like any vector field;
+    an integrator that can use the structure finds it with :func:`jacobian_structure`."""
+
+    f: VectorField
+    structure: Banded
+
+    def __call__(self, t: Array, y: Array, params: Mapping[str, Array]) -> Array:
+        return self.f(t, y, params)
+
+
+def jacobian_structure(vector_field: VectorField) -> Banded | None:
+    """The declared structure of ``∂f/∂y``, or ``None`` (dense)."""
+    return vector_field.structure if isinstance(vector_field, StructuredVectorField) else None
 
 
 class AbstractIntegrator(abc.ABC):

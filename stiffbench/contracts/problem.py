@@ -32,6 +32,21 @@ class StiffnessKnob:
 
 @final
 @dataclasses.dataclass(frozen=True)
+class Banded:
+    """``∂f/∂y`` is zero outside ``lower`` diagonals below and ``upper`` diagonals above the main one (a
+    method-of-lines stencil: a 1-D three-point stencil is ``Banded(1, 1)``; a 2-D grid numbered row by row, with
+    ``c`` components per point and ``n`` points per row, ``Banded(c·n, c·n)``)."""
+
+    lower: int
+    upper: int
+
+    def __post_init__(self) -> None:
+        if min(self.lower, self.upper) < 0:
+            raise ValueError(f"bandwidths must not be negative, got lower={self.lower}, upper={self.upper}")
+
+
+@final
+@dataclasses.dataclass(frozen=True)
 class ReferenceSolution:
     """Trusted values of ``y`` at given times for the default parameters, and where they come from."""
 
@@ -69,9 +84,20 @@ class AbstractProblem(abc.ABC):
     ``vector_field`` finds them in ``params`` beside the rates, as arrays. Unlike the rates they are not positive
     and not log-transformed: a fit trains them as they are; every other measurement holds them at these values."""
 
+    jacobian_structure: Banded | None = None
+    """Where ``∂f/∂y`` can be nonzero, for integrators that build and factor it by its structure (``None``: dense).
+    Declaring it is a promise: an entry outside the band is silently treated as zero."""
+    sizes: tuple[int, ...] = ()
+    """A problem with a size knob (a discretised PDE): the numbers of grid points a scan over the system's size
+    visits by default, each made by :meth:`resized`. Empty: the problem has one size."""
+
     @abc.abstractmethod
     def vector_field(self, t: Array, y: Array, params: Mapping[str, Array]) -> Array:
         """``dy/dt``, traceable and differentiable by JAX."""
+
+    def resized(self, size: int) -> AbstractProblem:
+        """The same problem on ``size`` grid points (a problem with :attr:`sizes`), named after it."""
+        raise NotImplementedError(f"{self.name} has one size")
 
 
 class AbstractExactProblem(AbstractProblem):

@@ -43,6 +43,7 @@ from ..contracts import (
     Solution,
     Status,
     StepPolicy,
+    StructuredVectorField,
     VectorField,
 )
 from ..contracts.differentiation import REVERSE
@@ -191,9 +192,11 @@ def forward(integrator: AbstractIntegrator, problem: AbstractProblem, policy: St
     """``log θ -> Solution``: the problem solved by the integrator at ``θ = exp(log θ)``, ``log θ`` a vector over
     ``names`` (default: the problem's parameters, in order; the others keep their default values)."""
     y0 = jnp.asarray(problem.y0, dtype=jnp.float64)
+    structure = problem.jacobian_structure
+    field = problem.vector_field if structure is None else StructuredVectorField(problem.vector_field, structure)
 
     def solve(log_theta: jax.Array) -> Solution:
-        return checked_solve(integrator, problem.vector_field, problem.t0, y0, problem.ts,
+        return checked_solve(integrator, field, problem.t0, y0, problem.ts,
                              parameters(problem, log_theta, names), policy)
 
     return solve
@@ -211,6 +214,18 @@ def gradient(integrator: AbstractIntegrator, problem: AbstractProblem, policy: S
         return solution.ys, solution
 
     return (jax.jacfwd if method.mode == "forward" else jax.jacrev)(states, has_aux=True)
+
+
+def loss_gradient(integrator: AbstractIntegrator, problem: AbstractProblem,
+                  policy: StepPolicy) -> Callable[[jax.Array], jax.Array]:
+    """``log θ -> ∂L/∂log θ`` for the scalar ``L = ½ Σ_k |y(t_k)|²``: one reverse pass through the solve, what a
+    training step costs (the full ``∂y/∂log θ`` of :func:`gradient` takes one pass per state and time)."""
+    solve = forward(integrator, problem, policy)
+
+    def loss(log_theta: jax.Array) -> jax.Array:
+        return 0.5 * jnp.sum(solve(log_theta).ys ** 2)
+
+    return jax.grad(loss)
 
 
 def log_parameters(problem: AbstractProblem, values: Sequence[float] = (),

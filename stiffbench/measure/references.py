@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -63,6 +64,79 @@ def reference_sensitivity(problem: AbstractProblem, params: Mapping[str, float],
     ys, S = forward_sensitivity(problem, params, names, rtol)
     write_json(path, {"key": key, "ys": ys.tolist(), "S": {k: v.tolist() for k, v in S.items()}, "source": source})
     return Reference(ys, S, source)
+
+
+def reference_states(problem: AbstractProblem, rtol: float = RTOL) -> tuple[np.ndarray, str]:
+    """The states at ``problem.ts`` for the default parameters and where they come from: the closed form, or SciPy's
+    Radau on the states alone at ``rtol`` (given the Jacobian's sparsity where the problem declares a band), cached
+    like the sensitivities. What a comparison of forward solves needs, at any size: the sensitivity equations of
+    :func:`forward_sensitivity` have ``n·(1 + p)`` states and a Jacobian that holds ``∂²f/∂y²``."""
+    if isinstance(problem, AbstractExactProblem):
+        reference = exact_references(problem, [dict(problem.parameters)])[0]
+        return reference.ys, reference.source
+    import scipy
+
+    atol = problem.reference_atol
+    try:
+        definition = describe(problem)
+    except Unkeyable:
+        definition = None
+    key = json.dumps({"states of": definition, "rtol": rtol, "atol": atol, "scipy": scipy.__version__,
+                      "version": VERSION}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    path = runtime.cache_dir() / "references" / f"{problem.name}-states-{digest}.json"
+    try:
+        cached = json.loads(path.read_text())
+        ys = np.asarray(cached["ys"], dtype=np.float64)
+        if definition is not None and cached["key"] == key and ys.shape == (len(problem.ts), len(problem.y0)):
+            return ys, cached["source"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    sol, how = scipy_solve(problem, "Radau", rtol, atol)
+    if not sol.success:
+        raise RuntimeError(f"reference solve for {problem.name} failed: {sol.message}")
+    source = f"scipy {scipy.__version__} solve_ivp Radau on the states, rtol={rtol:g}, atol={atol:g}, {how}"
+    if definition is not None:
+        write_json(path, {"key": key, "ys": sol.y.T.tolist(), "source": source})
+    return sol.y.T, source
+
+
+def scipy_solve(problem: AbstractProblem, method: str, rtol: float, atol: float) -> tuple[Any, str]:
+    """``solve_ivp`` of the problem at its default parameters, observed at ``problem.ts``, and how its Jacobian was
+    given: for a declared band, exact and sparse (from ``lower + upper + 1`` Jacobian–vector products, one per
+    colour of columns that share no row), which SciPy factors with a sparse LU; otherwise dense, by ``jax.jacfwd``."""
+    from scipy.integrate import solve_ivp
+
+    p = kernels.parameters(problem)
+    f = jax.jit(lambda t, y: problem.vector_field(t, y, p))
+    band = problem.jacobian_structure
+    options: dict[str, Any]
+    if band is None:
+        jac = jax.jit(jax.jacfwd(lambda t, y: problem.vector_field(t, y, p), argnums=1))
+        options, how = {"jac": lambda t, y: np.asarray(jac(t, y))}, "dense Jacobian by jax.jacfwd"
+    else:
+        import scipy.sparse
+
+        n, width = len(problem.y0), band.lower + band.upper + 1
+        offsets = np.arange(-band.lower, band.upper + 1)
+        seeds = jnp.asarray(np.arange(n)[None, :] % width == np.arange(width)[:, None], dtype=jnp.float64)
+        rows = np.arange(n)
+
+        @jax.jit
+        def diagonals(t, y):
+            outs = jax.vmap(lambda v: jax.jvp(lambda u: problem.vector_field(t, u, p), (y,), (v,))[1])(seeds)
+            return outs[(rows[None, :] + offsets[:, None]) % width, rows[None, :]]  # [k, i] = J[i, i + offset_k]
+
+        def sparse_jacobian(t, y):
+            d = np.asarray(diagonals(t, y))
+            return scipy.sparse.diags([d[k, max(0, -o):n - max(0, o)] for k, o in enumerate(offsets)], offsets,
+                                      shape=(n, n), format="csc")
+
+        options, how = {"jac": sparse_jacobian}, f"sparse Jacobian (band {band.lower}, {band.upper}) from JAX"
+    y0 = np.asarray(problem.y0, dtype=np.float64)
+    sol = solve_ivp(lambda t, y: np.asarray(f(t, y)), (problem.t0, problem.ts[-1]), y0, method=method,
+                    t_eval=np.asarray(problem.ts), rtol=rtol, atol=atol, **options)
+    return sol, how
 
 
 def reference_sensitivities(problem: AbstractProblem, rows: Sequence[Mapping[str, float]],

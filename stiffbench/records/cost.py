@@ -40,6 +40,19 @@ class CostResult(Record):
     """Worst componentwise relative error at the observation times against the reference states."""
     reference_source: str | None = None
     placement: Placement | None = None
+    states: int | None = None
+    """The dimension of the system solved."""
+    scan: str | None = None
+    """For a problem resized by a size scan (``[cost] sizes``): the problem it was made from."""
+    linear_algebra: str | None = None
+    """How the solver's linear systems were built and solved (dense LU, block-tridiagonal, SciPy's sparse LU)."""
+    memory_bytes: int | None = None
+    """stiffbench integrators: XLA's compiled memory of the forward solve (arguments, outputs, temporaries)."""
+    compile_gradient_s: float | None = None
+    gradient_s: float | None = None
+    """stiffbench integrators: the gradient of the scalar ``½Σ y(t_k)²`` with respect to every ``log θ``, by the
+    integrator's own differentiation (one reverse pass: what a training step through the solve costs)."""
+    gradient_memory_bytes: int | None = None
 
     @property
     def problem(self) -> str:

@@ -4,7 +4,7 @@
   each implementation as markers; a panel per family of integrators;
 - ``gradients-<problem>.png``: ``|S|`` and ``|S|/|S_ref|`` against the stiffness value, with a top axis of the
   ``|hλ|`` met; a row per group of cells (every coordinate but the integrator), fast parameter and panel;
-- ``cost.png``: compile and run times per integrator;
+- ``cost.png``: compile and run times per integrator; ``scaling-<problem>.png``: cost against the system's size;
 - ``precision-gradient-<ladder>.png`` and ``precision-forward-<ladder>.png``: work–precision diagrams, the gradient
   error against the gradient time and the state error against the forward time, log-log, a panel per problem and
   a line per integrator / differentiation method through its ok rungs.
@@ -29,6 +29,7 @@ from ..sweep import RunRecords
 from .format import step_policy
 from .markdown import by_other_axes, integrator_costs, integrator_properties
 from .precision import FLOOR_FACTOR, ladders, precision_label, precision_records
+from .scaling import scaling_figures
 from .training import training_figures
 
 MARKERS = "osD^vP*Xh<>p"
@@ -58,6 +59,7 @@ def draw_figures(run: RunRecords, folder: Path) -> list[Path]:
         for quantity in PRECISION_QUANTITIES:
             made.append(precision_figure(cells, ladder, quantity, folder / f"precision-{quantity}-{ladder}.png"))
     made += training_figures(run, folder)
+    made += scaling_figures(run, folder)
     return [path for path in made if path is not None]
 
 

@@ -42,6 +42,7 @@ from .format import (
     yes_no,
 )
 from .precision import precision_records, precision_section
+from .scaling import scaling_section
 from .training import failure_rows, training_records, training_section
 
 FIGURES = "figures"
@@ -66,7 +67,7 @@ def render_markdown(run: RunRecords, figures: Sequence[Path] = ()) -> str:
                 "repeats it)." if run.config is not None else ".")]
     lines += _completeness(run)
     for section in (_catalog_section, _agreement_section, _gradient_section, precision_section, training_section,
-                    _integrator_cost_section, _solver_section, _failure_section):
+                    _integrator_cost_section, _solver_section, scaling_section, _failure_section):
         text = section(run)
         if text:
             lines += ["", *text]

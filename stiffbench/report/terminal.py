@@ -88,10 +88,11 @@ def cost_table(results: Sequence[CostResult]) -> None:
     for r in results:
         base = radau.get(r.problem)
         ratio = r.run_s / base if r.run_s is not None and base else None
-        rows.append([r.problem, r.solver, number(r.compile_s), number(r.run_s), number(ratio),
-                     MISSING if r.steps is None else r.steps, number(r.max_rel_err), outcome(r.status, r.message, 50)])
-    print_table(["problem", "solver", "compile s", "run s", "run / scipy-radau", "steps", "max rel err", "status"],
-                rows)
+        rows.append([r.problem, r.solver, MISSING if r.states is None else r.states, number(r.compile_s),
+                     number(r.run_s), number(ratio), number(r.gradient_s), MISSING if r.steps is None else r.steps,
+                     number(r.max_rel_err), outcome(r.status, r.message, 50)])
+    print_table(["problem", "solver", "states", "compile s", "run s", "run / scipy-radau", "gradient s", "steps",
+                 "max rel err", "status"], rows)
 
 
 def run_summary_table(stability: Sequence[StabilityResult], gradients: Sequence[GradientResult]) -> None:

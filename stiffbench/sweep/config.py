@@ -67,6 +67,9 @@ class CostSweep:
     scipy: tuple[str, ...] = ("radau", "bdf")
     """SciPy ``solve_ivp`` methods to compare with (``radau``, ``bdf``)."""
     repeats: int = 3
+    sizes: tuple[int, ...] = ()
+    """A scan over the system's size: each problem with a size knob is solved at each of these sizes (grid points),
+    ``reaction-diffusion-1d`` as ``reaction-diffusion-1d-n256`` and so on. Empty: every problem at its own size."""
 
 
 @final
@@ -226,7 +229,8 @@ def config_from_dict(data: Mapping[str, Any], source: str = "configuration") -> 
     cost = CostSweep(problems=read.names(c, "cost.problems", e.problems),
                      rtol=read.number(c, "cost.rtol", e.rtol, positive=True),
                      atol=read.number(c, "cost.atol", e.atol, positive=True), scipy=scipy,
-                     repeats=read.integer(c, "cost.repeats", e.repeats, minimum=1))
+                     repeats=read.integer(c, "cost.repeats", e.repeats, minimum=1),
+                     sizes=read.integers(c, "cost.sizes", e.sizes, minimum=1))
 
     w, f = tables["precision"], PrecisionSweep()
     precision = PrecisionSweep(
@@ -338,7 +342,8 @@ def config_to_toml(config: SweepConfig) -> str:
     header = ("# stiffbench sweep configuration: `stiffbench run --config FILE` runs it again.\n"
               "# [stability]: z = -r e^(i angle), r log-spaced in [z_min, z_max]; decay fitted over |z| >= tail.\n"
               "# [gradients]: fixed steps h = time span / n for n in steps, fixed h in dt, adaptive per rtol.\n"
-              "# [cost]: adaptive solves of cost.problems by every integrator and by SciPy, side by side.\n"
+              "# [cost]: adaptive solves of cost.problems by every integrator and by SciPy, side by side (at each of\n"
+              "#   cost.sizes, for a problem with a size knob).\n"
               "# [precision]: work-precision ladders (rtol, fixed steps) of precision.problems per differentiation.\n"
               "# [training]: fits of training.problems from a perturbed start, per policy, method and optimizer.\n")
     return header + tomli_w.dumps(document, multiline_strings=False)

@@ -104,7 +104,26 @@ def _policies(context: PlanContext, coords: Coords) -> list[AxisValue]:
 
 
 def _cost_problems(context: PlanContext, coords: Coords) -> list[AxisValue]:
-    return [AxisValue(p.name, p) for p in context.cost_problems]
+    sizes = context.config.cost.sizes
+    values = []
+    for p in context.cost_problems:
+        resized = [p.resized(n) for n in sizes] if sizes and p.sizes else [p]
+        values += [AxisValue(q.name, Scanned(q, p.name if q is not p else None)) for q in resized]
+    return values
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class Scanned:
+    """A cost problem, and the problem a size scan made it from (``None``: not resized)."""
+
+    problem: AbstractProblem
+    scan: str | None
+
+    @property
+    def name(self) -> str:
+        """The registered problem's name (the catalog describes it, not each size)."""
+        return self.scan or self.problem.name
 
 
 def _solvers(context: PlanContext, coords: Coords) -> list[AxisValue]:
@@ -192,7 +211,8 @@ COST = Family(
     axes=(Axis("problem", _cost_problems), Axis("solver", _solvers)),
     record=CostResult,
     inputs=_cost_inputs,
-    measure=lambda cell: measure_cost(cell["problem"], cell["solver"], cell.inputs, cell.key),
+    measure=lambda cell: measure_cost(cell["problem"].problem, cell["solver"], cell.inputs, cell.key,
+                                      scan=cell["problem"].scan),
     doing=lambda cell: f"an adaptive solve, best of {cell.inputs.repeats}",
     estimate=lambda cell: 3.0 * _traced(cell["solver"]) if isinstance(cell["solver"], AbstractIntegrator) else 1.0,
 )
