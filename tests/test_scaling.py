@@ -19,7 +19,7 @@ from stiffbench import AdaptiveStep, Banded, FixedStep
 from stiffbench.engines import linalg
 from stiffbench.engines.runge_kutta import _radau_estimate
 from stiffbench.measure import kernels
-from stiffbench.measure.references import reference_states, scipy_solve
+from stiffbench.measure.references import reference_states, scipy_solver
 from stiffbench.problems import reaction_diffusion
 from stiffbench.report.scaling import growth
 
@@ -89,7 +89,8 @@ def test_size_knob_problems_declare_their_band_and_follow_their_stencil(name, si
             expected = 0.1 * (padded[:-2] - 2 * u + padded[2:]) / dx**2 - 10.0 * u**2
             np.testing.assert_allclose(problem.vector_field(0.0, y, params), expected, rtol=1e-12)
         # SciPy's sparse Jacobian from JAX is the dense one
-        sol, how = scipy_solve(problem, "Radau", 1e-4, 1e-7)
+        solve, how = scipy_solver(problem, "Radau", 1e-4, 1e-7)
+        sol = solve()
         assert sol.success and how.startswith("sparse Jacobian")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -92,7 +92,8 @@ def reference_states(problem: AbstractProblem, rtol: float = RTOL) -> tuple[np.n
             return ys, cached["source"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    sol, how = scipy_solve(problem, "Radau", rtol, atol)
+    solve, how = scipy_solver(problem, "Radau", rtol, atol)
+    sol = solve()
     if not sol.success:
         raise RuntimeError(f"reference solve for {problem.name} failed: {sol.message}")
     source = f"scipy {scipy.__version__} solve_ivp Radau on the states, rtol={rtol:g}, atol={atol:g}, {how}"
@@ -101,10 +102,11 @@ def reference_states(problem: AbstractProblem, rtol: float = RTOL) -> tuple[np.n
     return sol.y.T, source
 
 
-def scipy_solve(problem: AbstractProblem, method: str, rtol: float, atol: float) -> tuple[Any, str]:
-    """``solve_ivp`` of the problem at its default parameters, observed at ``problem.ts``, and how its Jacobian was
-    given: for a declared band, exact and sparse (from ``lower + upper + 1`` Jacobian–vector products, one per
-    colour of columns that share no row), which SciPy factors with a sparse LU; otherwise dense, by ``jax.jacfwd``."""
+def scipy_solver(problem: AbstractProblem, method: str, rtol: float, atol: float) -> tuple[Callable[[], Any], str]:
+    """``solve()``: ``solve_ivp`` of the problem at its default parameters, observed at ``problem.ts`` (its JAX
+    functions compiled by the first call, reused by the next), and how its Jacobian is given: for a declared band,
+    exact and sparse (from ``lower + upper + 1`` Jacobian–vector products, one per colour of columns that share no
+    row), which SciPy factors with a sparse LU; otherwise dense, by ``jax.jacfwd``."""
     from scipy.integrate import solve_ivp
 
     p = kernels.parameters(problem)
@@ -134,9 +136,12 @@ def scipy_solve(problem: AbstractProblem, method: str, rtol: float, atol: float)
 
         options, how = {"jac": sparse_jacobian}, f"sparse Jacobian (band {band.lower}, {band.upper}) from JAX"
     y0 = np.asarray(problem.y0, dtype=np.float64)
-    sol = solve_ivp(lambda t, y: np.asarray(f(t, y)), (problem.t0, problem.ts[-1]), y0, method=method,
-                    t_eval=np.asarray(problem.ts), rtol=rtol, atol=atol, **options)
-    return sol, how
+
+    def solve() -> Any:
+        return solve_ivp(lambda t, y: np.asarray(f(t, y)), (problem.t0, problem.ts[-1]), y0, method=method,
+                         t_eval=np.asarray(problem.ts), rtol=rtol, atol=atol, **options)
+
+    return solve, how
 
 
 def reference_sensitivities(problem: AbstractProblem, rows: Sequence[Mapping[str, float]],
