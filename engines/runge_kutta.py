@@ -114,21 +114,20 @@ class ImplicitRungeKutta(AbstractIntegrator):
             Y, converged, factors = self._stages_one_by_one(f, params, A, c, t, h, y, J, structure)
         else:
             Y, converged, factors = self._stages_stacked(f, params, A, c, t, h, y, J, structure)
-        y1 = Y[-1] if self.tableau.is_stiffly_accurate else y + h * (b @ self._stage_slopes(f, params, c, t, h, Y))
+        embedded = with_error and self.tableau.b_embedded is not None
+        needs_F = embedded or not self.tableau.is_stiffly_accurate
+        F = jax.vmap(lambda ci, Yi: f(t + ci * h, Yi, params))(c, Y) if needs_F else None
+        y1 = Y[-1] if self.tableau.is_stiffly_accurate else y + h * (b @ F)
         error = None
-        if with_error and self.tableau.b_embedded is not None:
+        if embedded:
             b_hat = jnp.asarray(np.asarray(self.tableau.b_embedded, dtype=np.float64))
-            error = h * ((b - b_hat) @ self._stage_slopes(f, params, c, t, h, Y))
+            error = h * ((b - b_hat) @ F)
         elif with_error:
             # RADAU5's estimate (HW IV.8, (8.19)–(8.20)): (λ/h − J)⁻¹ (f(t, y) + E·Z/h) = (λ − hJ)⁻¹ (h f + E·Z),
             # filtered through the factors of the real eigenvalue λ of A⁻¹ that Newton already has.
             E, k = _radau_estimate(self.tableau)
             error = linalg.solve(factors[k], h * f(t, y, params) + jnp.asarray(E) @ (Y - y))
         return y1, error, converged
-
-    @staticmethod
-    def _stage_slopes(f, params, c, t, h, Y):
-        return jax.vmap(lambda ci, Yi: f(t + ci * h, Yi, params))(c, Y)
 
     def _stages_stacked(self, f, params, A, c, t, h, y, J, structure):
         def residual(Y):

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -50,14 +51,11 @@ def reference_sensitivity(problem: AbstractProblem, params: Mapping[str, float],
     atol = problem.reference_atol
     source = (f"forward sensitivity equations, scipy {scipy.__version__} solve_ivp Radau, rtol={rtol:g}, "
               f"atol={atol:g}")
-    try:
-        definition = describe(problem)
-    except Unkeyable:  # a problem that cannot be described for certain is solved every time
+    entry = _cache_entry(problem, {"params": sorted((k, float(v)) for k, v in params.items()), "rtol": rtol,
+                                   "atol": atol})
+    if entry is None:  # a problem that cannot be described for certain is solved every time
         return Reference(*forward_sensitivity(problem, params, names, rtol), source)
-    key = json.dumps({"problem": definition, "params": sorted((k, float(v)) for k, v in params.items()),
-                      "rtol": rtol, "atol": atol, "scipy": scipy.__version__, "version": VERSION}, sort_keys=True)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    path = runtime.cache_dir() / "references" / f"{problem.name}-{digest}.json"
+    key, path = entry
     cached = _load(path, key, names, len(problem.ts), len(problem.y0))
     if cached is not None:
         return cached
@@ -77,29 +75,32 @@ def reference_states(problem: AbstractProblem, rtol: float = RTOL) -> tuple[np.n
     import scipy
 
     atol = problem.reference_atol
-    try:
-        definition = describe(problem)
-    except Unkeyable:
-        definition = None
-    key = json.dumps({"states of": definition, "rtol": rtol, "atol": atol, "scipy": scipy.__version__,
-                      "version": VERSION}, sort_keys=True)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    path = runtime.cache_dir() / "references" / f"{problem.name}-states-{digest}.json"
-    try:
-        cached = json.loads(path.read_text())
-        ys = np.asarray(cached["ys"], dtype=np.float64)
-        if definition is not None and cached["key"] == key and ys.shape == (len(problem.ts), len(problem.y0)):
-            return ys, cached["source"]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    entry = _cache_entry(problem, {"states only": True, "rtol": rtol, "atol": atol}, "-states")
+    cached = None if entry is None else _load(entry[1], entry[0], [], len(problem.ts), len(problem.y0))
+    if cached is not None:
+        return cached.ys, cached.source
     solve, how = scipy_solver(problem, "Radau", rtol, atol)
     sol = solve()
     if not sol.success:
         raise RuntimeError(f"reference solve for {problem.name} failed: {sol.message}")
     source = f"scipy {scipy.__version__} solve_ivp Radau on the states, rtol={rtol:g}, atol={atol:g}, {how}"
-    if definition is not None:
-        write_json(path, {"key": key, "ys": sol.y.T.tolist(), "source": source})
+    if entry is not None:
+        write_json(entry[1], {"key": entry[0], "ys": sol.y.T.tolist(), "S": {}, "source": source})
     return sol.y.T, source
+
+
+def _cache_entry(problem: AbstractProblem, what: Mapping[str, Any], tag: str = "") -> tuple[str, Path] | None:
+    """The cache key of a reference of ``problem`` (its definition, ``what`` was computed, SciPy's version) and its
+    file; ``None`` for a problem that cannot be described for certain."""
+    import scipy
+
+    try:
+        definition = describe(problem)
+    except Unkeyable:
+        return None
+    key = json.dumps({"problem": definition, **what, "scipy": scipy.__version__, "version": VERSION}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    return key, runtime.cache_dir() / "references" / f"{problem.name}{tag}-{digest}.json"
 
 
 def scipy_solver(problem: AbstractProblem, method: str, rtol: float, atol: float) -> tuple[Callable[[], Any], str]:
